@@ -1,0 +1,162 @@
+import { sql } from 'kysely';
+import type { Db } from '../storage/database.js';
+import type { Role } from './accounts.table.js';
+
+/** A user as the application sees it: never the password hash. */
+export interface UserRecord {
+  id: number;
+  username: string;
+  email: string | null;
+  role: Role;
+  disabled: boolean;
+  tokensValidAfter: string | null;
+  createdAt: string;
+}
+
+const userColumns = ['users.id', 'users.username', 'users.email', 'users.role', 'users.disabled_at', 'users.tokens_valid_after', 'users.created_at'] as const;
+
+type UserRow = {
+  id: number;
+  username: string;
+  email: string | null;
+  role: Role;
+  disabled_at: string | null;
+  tokens_valid_after: string | null;
+  created_at: string;
+};
+
+export function toUserRecord(row: UserRow): UserRecord {
+  return {
+    id: Number(row.id),
+    username: row.username,
+    email: row.email,
+    role: row.role,
+    disabled: row.disabled_at !== null,
+    tokensValidAfter: row.tokens_valid_after,
+    createdAt: row.created_at,
+  };
+}
+
+export function normalizeUsername(username: string): string {
+  return username.trim().toLowerCase();
+}
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export async function findUserById(db: Db, id: number): Promise<UserRecord | null> {
+  const row = await db.selectFrom('users').select(userColumns).where('users.id', '=', id).executeTakeFirst();
+  return row ? toUserRecord(row) : null;
+}
+
+/** Look a user up by username or email, with the password hash: for login only. */
+export async function findUserForLogin(db: Db, identifier: string): Promise<{ user: UserRecord; passwordHash: string | null } | null> {
+  const key = identifier.trim().toLowerCase();
+  const row = await db
+    .selectFrom('users')
+    .leftJoin('password_credentials', 'password_credentials.user_id', 'users.id')
+    .select([...userColumns, 'password_credentials.password_hash'])
+    .where(key.includes('@') ? 'users.email_normalized' : 'users.username_normalized', '=', key)
+    .executeTakeFirst();
+  return row ? { user: toUserRecord(row), passwordHash: row.password_hash } : null;
+}
+
+export async function usernameOrEmailTaken(db: Db, username: string, email: string | null): Promise<{ username: boolean; email: boolean }> {
+  const rows = await db
+    .selectFrom('users')
+    .select(['username_normalized', 'email_normalized'])
+    .where((eb) =>
+      eb.or([eb('username_normalized', '=', normalizeUsername(username)), ...(email ? [eb('email_normalized', '=', normalizeEmail(email))] : [])]),
+    )
+    .execute();
+  return {
+    username: rows.some((r) => r.username_normalized === normalizeUsername(username)),
+    email: email !== null && rows.some((r) => r.email_normalized === normalizeEmail(email)),
+  };
+}
+
+export async function insertUser(
+  db: Db,
+  input: { username: string; email: string | null; role: Role; passwordHash: string; now: string },
+): Promise<UserRecord> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .insertInto('users')
+      .values({
+        username: input.username,
+        username_normalized: normalizeUsername(input.username),
+        email: input.email,
+        email_normalized: input.email === null ? null : normalizeEmail(input.email),
+        role: input.role,
+        disabled_at: null,
+        tokens_valid_after: null,
+        created_at: input.now,
+        updated_at: input.now,
+      })
+      .returning(userColumns)
+      .executeTakeFirstOrThrow();
+    await trx.insertInto('password_credentials').values({ user_id: row.id, password_hash: input.passwordHash, updated_at: input.now }).execute();
+    return toUserRecord(row);
+  });
+}
+
+export async function setPasswordHash(db: Db, userId: number, passwordHash: string, now: string): Promise<void> {
+  await db
+    .insertInto('password_credentials')
+    .values({ user_id: userId, password_hash: passwordHash, updated_at: now })
+    .onConflict((oc) => oc.column('user_id').doUpdateSet({ password_hash: passwordHash, updated_at: now }))
+    .execute();
+}
+
+export async function updateUser(
+  db: Db,
+  userId: number,
+  patch: { role?: Role; disabledAt?: string | null; tokensValidAfter?: string | null; now: string },
+): Promise<UserRecord | null> {
+  const row = await db
+    .updateTable('users')
+    .set({
+      ...(patch.role !== undefined ? { role: patch.role } : {}),
+      ...(patch.disabledAt !== undefined ? { disabled_at: patch.disabledAt } : {}),
+      ...(patch.tokensValidAfter !== undefined ? { tokens_valid_after: patch.tokensValidAfter } : {}),
+      updated_at: patch.now,
+    })
+    .where('id', '=', userId)
+    .returning(userColumns)
+    .executeTakeFirst();
+  return row ? toUserRecord(row) : null;
+}
+
+export async function countActiveAdmins(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('role', '=', 'admin')
+    .where('disabled_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+export async function listUsers(db: Db, options: { q?: string; limit: number; page: number }): Promise<{ items: UserRecord[]; total: number }> {
+  let query = db.selectFrom('users');
+  if (options.q) {
+    const pattern = `%${options.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    query = query.where((eb) =>
+      eb.or([
+        eb('username_normalized', 'like', sql<string>`${pattern} escape '\\'`),
+        eb('email_normalized', 'like', sql<string>`${pattern} escape '\\'`),
+      ]),
+    );
+  }
+  const [rows, count] = await Promise.all([
+    query
+      .select(userColumns)
+      .orderBy('users.id')
+      .limit(options.limit)
+      .offset((options.page - 1) * options.limit)
+      .execute(),
+    query.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow(),
+  ]);
+  return { items: rows.map(toUserRecord), total: Number(count.count) };
+}

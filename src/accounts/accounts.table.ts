@@ -1,0 +1,26 @@
+import type { Generated } from 'kysely';
+
+export type Role = 'user' | 'admin';
+
+export interface UsersTable {
+  id: Generated<number>;
+  /** As the user typed it. */
+  username: string;
+  /** Lower-cased: the unique key, so "Alice" and "alice" are one account. */
+  username_normalized: string;
+  email: string | null;
+  email_normalized: string | null;
+  role: Role;
+  disabled_at: string | null;
+  /** Access tokens issued before this instant are refused (password change, disable, logout-all). */
+  tokens_valid_after: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Kept apart from users so passkeys and TOTP can sit beside passwords later. */
+export interface PasswordCredentialsTable {
+  user_id: number;
+  password_hash: string;
+  updated_at: string;
+}

@@ -1,0 +1,77 @@
+import type { Db } from '../storage/database.js';
+
+export type AuditEventName =
+  | 'signup'
+  | 'login_succeeded'
+  | 'login_failed'
+  | 'login_throttled'
+  | 'logout'
+  | 'token_issued'
+  | 'token_refresh_reuse'
+  | 'token_revoked'
+  | 'role_changed'
+  | 'user_disabled'
+  | 'user_enabled'
+  | 'password_changed'
+  | 'user_created';
+
+export interface AuditEntry {
+  event: AuditEventName;
+  userId?: number | null;
+  username?: string | null;
+  actorId?: number | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  detail?: Record<string, string | number | boolean | null>;
+}
+
+export interface AuditRecord {
+  id: number;
+  occurred_at: string;
+  event: string;
+  user_id: number | null;
+  username: string | null;
+  actor_id: number | null;
+  ip: string | null;
+  user_agent: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+/** Append one security event. Never pass a password or token in `detail`. */
+export async function recordAudit(db: Db, entry: AuditEntry, now: string): Promise<void> {
+  await db
+    .insertInto('audit_events')
+    .values({
+      occurred_at: now,
+      event: entry.event,
+      user_id: entry.userId ?? null,
+      username: entry.username ?? null,
+      actor_id: entry.actorId ?? null,
+      ip: entry.ip ?? null,
+      user_agent: entry.userAgent?.slice(0, 512) ?? null,
+      detail: entry.detail ? JSON.stringify(entry.detail) : null,
+    })
+    .execute();
+}
+
+export async function listAudit(
+  db: Db,
+  options: { limit: number; page: number; userId?: number; event?: string },
+): Promise<{ items: AuditRecord[]; total: number }> {
+  let query = db.selectFrom('audit_events');
+  if (options.userId !== undefined) query = query.where('user_id', '=', options.userId);
+  if (options.event !== undefined) query = query.where('event', '=', options.event);
+  const [rows, count] = await Promise.all([
+    query
+      .selectAll()
+      .orderBy('id', 'desc')
+      .limit(options.limit)
+      .offset((options.page - 1) * options.limit)
+      .execute(),
+    query.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow(),
+  ]);
+  return {
+    items: rows.map((row) => ({ ...row, id: Number(row.id), detail: row.detail ? (JSON.parse(row.detail) as Record<string, unknown>) : null })),
+    total: Number(count.count),
+  };
+}

@@ -1,0 +1,146 @@
+import 'dotenv/config';
+import { parseArgs } from 'node:util';
+import { findUserByUsername, setPassword, signUp, updateAccount } from '../accounts/accounts.service.js';
+import { ConfigError, loadConfig } from '../config.js';
+import type { Config } from '../config.js';
+import { GatehouseError } from '../errors.js';
+import { openStorage } from '../runtime.js';
+import { buildApp } from '../server/app.js';
+import { KeyVault, rotateSigningKey } from '../tokens/keys.js';
+import { readPassword } from './read-password.js';
+import { serve } from './serve.js';
+
+const USAGE = `Usage: gatehouse <command> [options]
+
+Commands:
+  serve [--workers N|auto]                       Start the server (same as npm start)
+  migrate                                        Apply database migrations
+  user create --username NAME [--email E] [--admin]
+                                                 Create a user; password read from stdin
+  user set-password --username NAME              Set a password (stdin); ends all their sessions
+  user promote|demote --username NAME            Make a user admin, or user again
+  user disable|enable --username NAME            Disable (ends sessions and tokens) or re-enable
+  keys rotate                                    Start signing with a new key; old keys verify until their tokens expire
+
+Configuration comes from the environment (and .env), as for the server.`;
+
+class UsageError extends Error {}
+
+async function withApp<T>(config: Readonly<Config>, work: (app: Awaited<ReturnType<typeof buildApp>>) => Promise<T>): Promise<T> {
+  const storage = await openStorage(config);
+  const app = await buildApp({ ...config, logLevel: 'silent' }, { storage, logger: false });
+  try {
+    await app.ready();
+    return await work(app);
+  } finally {
+    await app.close();
+    await storage.close();
+  }
+}
+
+function requireUsername(values: { username?: string | undefined }): string {
+  if (!values.username) throw new UsageError('--username is required');
+  return values.username;
+}
+
+async function userCommand(config: Readonly<Config>, sub: string | undefined, args: string[]): Promise<string> {
+  const { values } = parseArgs({
+    args,
+    options: { username: { type: 'string' }, email: { type: 'string' }, admin: { type: 'boolean', default: false } },
+    strict: true,
+  });
+  const username = requireUsername(values);
+  const cli = { ip: null, userAgent: 'gatehouse-cli' };
+  switch (sub) {
+    case 'create': {
+      const password = await readPassword();
+      return withApp(config, async (app) => {
+        const user = await signUp(app.ctx, { username, email: values.email ?? null, password }, cli, values.admin ? 'admin' : 'user');
+        return `created user ${user.username} (id ${user.id}, role ${user.role})`;
+      });
+    }
+    case 'set-password': {
+      const password = await readPassword('New password: ');
+      return withApp(config, async (app) => {
+        const user = await findUserByUsername(app.ctx, username);
+        await setPassword(app.ctx, user.id, password, null);
+        return `password set for ${user.username}; their sessions and tokens were ended`;
+      });
+    }
+    case 'promote':
+    case 'demote':
+    case 'disable':
+    case 'enable':
+      return withApp(config, async (app) => {
+        const user = await findUserByUsername(app.ctx, username);
+        const patch = sub === 'promote' ? { role: 'admin' as const } : sub === 'demote' ? { role: 'user' as const } : { disabled: sub === 'disable' };
+        const updated = await updateAccount(app.ctx, user.id, patch, { id: null, meta: cli });
+        return `${updated.username}: role ${updated.role}, ${updated.disabled ? 'disabled' : 'enabled'}`;
+      });
+    default:
+      throw new UsageError(`unknown user command "${sub ?? ''}"`);
+  }
+}
+
+async function run(argv: string[]): Promise<string | null> {
+  const [command, sub, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return null;
+  }
+  const config = loadConfig();
+  switch (command) {
+    case 'serve': {
+      const { values } = parseArgs({ args: argv.slice(1), options: { workers: { type: 'string' } }, strict: true });
+      const workers = values.workers === undefined ? config.workers : loadConfig({ ...process.env, WORKERS: values.workers }).workers;
+      await serve({ ...config, workers });
+      return null;
+    }
+    case 'migrate': {
+      const storage = await openStorage(config);
+      await storage.close();
+      return 'migrations applied';
+    }
+    case 'user':
+      return userCommand(config, sub, rest);
+    case 'keys': {
+      if (sub !== 'rotate') throw new UsageError(`unknown keys command "${sub ?? ''}"`);
+      const storage = await openStorage(config);
+      try {
+        const kid = await rotateSigningKey(storage.db, new KeyVault(config.keyEncryptionSecret), {
+          alg: config.jwtAlgorithm,
+          now: Date.now(),
+          verifyOldKeysForSeconds: config.accessTokenTtl + 60,
+        });
+        return `new signing key ${kid}; previous keys verify for ${config.accessTokenTtl + 60} s more`;
+      } finally {
+        await storage.close();
+      }
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (message) => {
+    if (message) process.stdout.write(`${message}\n`);
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+      process.stderr.write(`gatehouse: ${error.message}\n\n${USAGE}\n`);
+      process.exit(64);
+    }
+    if (error instanceof ConfigError) {
+      process.stderr.write(`gatehouse: invalid configuration: ${error.message}\n`);
+      process.exit(2);
+    }
+    if (error instanceof GatehouseError) {
+      const fields = (error as GatehouseError & { fields?: Record<string, string> }).fields;
+      process.stderr.write(`gatehouse: ${fields ? Object.values(fields).join(' ') : error.message}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`gatehouse: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,203 @@
+import { availableParallelism } from 'node:os';
+
+/**
+ * Every setting Gatehouse reads, parsed and validated once at start.
+ * `docs/configuration.md` lists the same names with the same defaults.
+ */
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  /** Public origin without a trailing slash; also the tokens' `iss`. */
+  publicUrl: string;
+  databaseUrl: string;
+  redisUrl: string | null;
+  bcryptCost: number;
+  /** How many bcrypt hashes run at once (each on a libuv thread). */
+  hashConcurrency: number;
+  /** How many logins may wait for a hash slot before new ones are shed with 503. */
+  hashQueueMax: number;
+  cookieSecure: 'auto' | 'true' | 'false';
+  trustProxy: boolean | string;
+  accessTokenTtl: number;
+  accessTokenAudience: string | null;
+  jwtAlgorithm: 'EdDSA' | 'ES256';
+  refreshTokenTtl: number;
+  refreshReuseGraceSeconds: number;
+  sessionIdleTimeout: number;
+  sessionMaxAge: number;
+  maxSessionsPerUser: number;
+  corsOrigins: string[];
+  workers: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  rateLimits: boolean;
+  loginFailuresPerAccount: number;
+  loginFailureWindowSeconds: number;
+  rateLimitPerIp: number;
+  bodyLimit: number;
+  /** Secret from which the key that encrypts signing keys at rest is derived. */
+  keyEncryptionSecret: string | null;
+  metricsToken: string | null;
+  dbPoolSize: number;
+  dbStatementTimeoutMs: number;
+}
+
+/** Thrown when a setting is invalid; the message is one line naming the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
+    super(`${variable}: ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `must be an integer, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const raw = read(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['on', 'true', '1', 'yes'].includes(raw)) return true;
+  if (['off', 'false', '0', 'no'].includes(raw)) return false;
+  throw new ConfigError(name, `must be on or off, got "${raw}"`);
+}
+
+function originOf(name: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(name, `must use http or https, got "${url.protocol}"`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function databaseUrl(env: Env): string {
+  const raw = read(env, 'DATABASE_URL') ?? 'sqlite:./data/gatehouse.db';
+  if (/^sqlite:.+/.test(raw) || /^postgres(ql)?:\/\/.+/.test(raw)) return raw;
+  throw new ConfigError('DATABASE_URL', 'must start with sqlite: or postgres:// (or postgresql://)');
+}
+
+function trustProxy(env: Env): boolean | string {
+  const raw = read(env, 'TRUST_PROXY');
+  if (raw === undefined || ['off', 'false', '0', 'no'].includes(raw.toLowerCase())) return false;
+  if (['on', 'true', '1', 'yes'].includes(raw.toLowerCase())) return true;
+  // Anything else is a comma-separated list of proxy addresses or CIDR ranges, as Fastify accepts.
+  if (!/^[0-9a-fA-F:.,/\s]+$/.test(raw)) {
+    throw new ConfigError('TRUST_PROXY', 'must be on, off, or a comma-separated list of addresses/CIDRs');
+  }
+  return raw;
+}
+
+function workers(env: Env): number {
+  const raw = read(env, 'WORKERS');
+  if (raw?.toLowerCase() === 'auto') return availableParallelism();
+  return integer(env, 'WORKERS', 1, 1, 256);
+}
+
+function jwtAlgorithm(env: Env): 'EdDSA' | 'ES256' {
+  const raw = read(env, 'JWT_ALGORITHM') ?? 'EdDSA';
+  if (raw === 'EdDSA' || raw === 'ES256') return raw;
+  throw new ConfigError('JWT_ALGORITHM', `must be EdDSA or ES256, got "${raw}"`);
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Parse the environment into a frozen Config, or throw ConfigError.
+ *
+ * @example loadConfig({ PORT: '8080', DATABASE_URL: 'sqlite::memory:' })
+ */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const nodeEnv = oneOf(env, 'NODE_ENV', 'development', ['development', 'production', 'test'] as const);
+  const port = integer(env, 'PORT', 3000, 0, 65535);
+  const host = read(env, 'HOST') ?? '127.0.0.1';
+  const publicUrlRaw = read(env, 'PUBLIC_URL');
+  const publicUrl = originOf('PUBLIC_URL', publicUrlRaw ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`);
+  const cookieSecure = oneOf(env, 'COOKIE_SECURE', 'auto', ['auto', 'true', 'false'] as const);
+  const corsOrigins = (read(env, 'CORS_ORIGINS') ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean)
+    .map((origin) => originOf('CORS_ORIGINS', origin));
+  const sessionIdleTimeout = integer(env, 'SESSION_IDLE_TIMEOUT', 7 * 24 * 3600, 60, 365 * 24 * 3600);
+  const sessionMaxAge = integer(env, 'SESSION_MAX_AGE', 30 * 24 * 3600, 60, 5 * 365 * 24 * 3600);
+  const keyEncryptionSecret = read(env, 'KEY_ENCRYPTION_SECRET') ?? null;
+
+  if (nodeEnv === 'production') {
+    if (cookieSecure === 'false') {
+      throw new ConfigError('COOKIE_SECURE', 'false is refused when NODE_ENV=production');
+    }
+    if (!publicUrl.startsWith('https://')) {
+      throw new ConfigError('PUBLIC_URL', 'must be an https URL when NODE_ENV=production');
+    }
+    if (keyEncryptionSecret === null || keyEncryptionSecret.length < 32) {
+      throw new ConfigError('KEY_ENCRYPTION_SECRET', 'must be set to at least 32 characters when NODE_ENV=production');
+    }
+  }
+  if (keyEncryptionSecret !== null && keyEncryptionSecret.length < 16) {
+    throw new ConfigError('KEY_ENCRYPTION_SECRET', 'must be at least 16 characters');
+  }
+
+  const cores = availableParallelism();
+  return Object.freeze({
+    nodeEnv,
+    port,
+    host,
+    publicUrl,
+    databaseUrl: databaseUrl(env),
+    redisUrl: read(env, 'REDIS_URL') ?? null,
+    bcryptCost: integer(env, 'BCRYPT_COST', 12, 4, 15),
+    hashConcurrency: integer(env, 'HASH_CONCURRENCY', cores, 1, 64),
+    hashQueueMax: integer(env, 'HASH_QUEUE_MAX', 32 * cores, 0, 100_000),
+    cookieSecure,
+    trustProxy: trustProxy(env),
+    accessTokenTtl: integer(env, 'ACCESS_TOKEN_TTL', 900, 30, 24 * 3600),
+    accessTokenAudience: read(env, 'ACCESS_TOKEN_AUDIENCE') ?? null,
+    jwtAlgorithm: jwtAlgorithm(env),
+    refreshTokenTtl: integer(env, 'REFRESH_TOKEN_TTL', 30 * 24 * 3600, 60, 365 * 24 * 3600),
+    refreshReuseGraceSeconds: integer(env, 'REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
+    sessionIdleTimeout,
+    sessionMaxAge: Math.max(sessionMaxAge, 60),
+    maxSessionsPerUser: integer(env, 'MAX_SESSIONS_PER_USER', 50, 1, 10_000),
+    corsOrigins,
+    workers: workers(env),
+    logLevel: oneOf(env, 'LOG_LEVEL', nodeEnv === 'test' ? 'silent' : 'info', LOG_LEVELS),
+    rateLimits: onOff(env, 'RATE_LIMITS', true),
+    loginFailuresPerAccount: integer(env, 'LOGIN_FAILURES_PER_ACCOUNT', 10, 1, 100_000),
+    loginFailureWindowSeconds: integer(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 15 * 60, 1, 24 * 3600),
+    rateLimitPerIp: integer(env, 'RATE_LIMIT_PER_IP', 60, 1, 1_000_000),
+    bodyLimit: integer(env, 'BODY_LIMIT', 64 * 1024, 1024, 10 * 1024 * 1024),
+    keyEncryptionSecret,
+    metricsToken: read(env, 'METRICS_TOKEN') ?? null,
+    dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 1000),
+    dbStatementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
+  });
+}

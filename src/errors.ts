@@ -1,0 +1,134 @@
+/**
+ * Every error a client can see. `code` is stable and append-only (docs/errors.md lists each);
+ * switch on it, never on the message.
+ */
+export type ErrorCode =
+  | 'bad_request'
+  | 'unauthenticated'
+  | 'invalid_credentials'
+  | 'invalid_token'
+  | 'forbidden'
+  | 'csrf_failed'
+  | 'origin_refused'
+  | 'not_found'
+  | 'username_taken'
+  | 'email_taken'
+  | 'conflict'
+  | 'last_admin'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'validation_failed'
+  | 'rate_limited'
+  | 'overloaded'
+  | 'unavailable'
+  | 'internal_error';
+
+export type FieldErrors = Record<string, string>;
+
+export class GatehouseError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class BadRequestError extends GatehouseError {
+  constructor(message = 'The request body could not be read.') {
+    super('bad_request', 400, message);
+  }
+}
+
+export class UnauthenticatedError extends GatehouseError {
+  constructor(message = 'Authentication is required.') {
+    super('unauthenticated', 401, message);
+  }
+}
+
+export class InvalidCredentialsError extends GatehouseError {
+  constructor() {
+    super('invalid_credentials', 401, 'Invalid username or password.');
+  }
+}
+
+export class InvalidTokenError extends GatehouseError {
+  constructor(message = 'The token is invalid or has expired.') {
+    super('invalid_token', 401, message);
+  }
+}
+
+export class ForbiddenError extends GatehouseError {
+  constructor(message = 'You are not allowed to do this.') {
+    super('forbidden', 403, message);
+  }
+}
+
+export class CsrfError extends GatehouseError {
+  constructor() {
+    super('csrf_failed', 403, 'Missing or invalid CSRF token.');
+  }
+}
+
+export class OriginRefusedError extends GatehouseError {
+  constructor() {
+    super('origin_refused', 403, 'Cross-origin request refused.');
+  }
+}
+
+export class NotFoundError extends GatehouseError {
+  constructor(message = 'Not found.') {
+    super('not_found', 404, message);
+  }
+}
+
+export class ConflictError extends GatehouseError {
+  constructor(
+    code: 'username_taken' | 'email_taken' | 'conflict' | 'last_admin',
+    message: string,
+    readonly fields?: FieldErrors,
+  ) {
+    super(code, 409, message);
+  }
+}
+
+export class PayloadTooLargeError extends GatehouseError {
+  constructor() {
+    super('payload_too_large', 413, 'The request body is too large.');
+  }
+}
+
+export class UnsupportedMediaTypeError extends GatehouseError {
+  constructor() {
+    super('unsupported_media_type', 415, 'Unsupported content type.');
+  }
+}
+
+export class ValidationError extends GatehouseError {
+  constructor(
+    readonly fields: FieldErrors,
+    message = 'Some fields are invalid.',
+  ) {
+    super('validation_failed', 422, message);
+  }
+}
+
+export class RateLimitedError extends GatehouseError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('rate_limited', 429, 'Too many attempts. Try again later.');
+  }
+}
+
+export class OverloadedError extends GatehouseError {
+  constructor(readonly retryAfterSeconds = 1) {
+    super('overloaded', 503, 'The server is busy. Try again shortly.');
+  }
+}
+
+export class UnavailableError extends GatehouseError {
+  constructor(readonly retryAfterSeconds = 5) {
+    super('unavailable', 503, 'A dependency is unavailable. Try again shortly.');
+  }
+}

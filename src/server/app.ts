@@ -1,0 +1,261 @@
+import cookie from '@fastify/cookie';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, { LogController } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import { PasswordHasher } from '../accounts/password.js';
+import type { Config } from '../config.js';
+import type { AppContext } from '../context.js';
+import { LocalRevocationBus } from '../events.js';
+import type { RevocationBus } from '../events.js';
+import { LoginThrottle } from '../limits/login-throttle.js';
+import { MemoryLimitStore } from '../limits/store.js';
+import type { LimitStore } from '../limits/store.js';
+import { SessionService } from '../sessions/sessions.service.js';
+import { sessionRoutes } from '../sessions/sessions.routes.js';
+import type { Storage } from '../storage/database.js';
+import { KeyRing, KeyVault } from '../tokens/keys.js';
+import { TokenService } from '../tokens/tokens.service.js';
+import { tokenRoutes } from '../tokens/tokens.routes.js';
+import { ensureCsrfCookie } from './cookies.js';
+import { errorHandler, toErrorResponse } from './error-handler.js';
+import { healthRoutes } from './health.routes.js';
+import { renderAuthPage } from './pages/auth-pages.js';
+import type { AuthPageKind } from './pages/auth-pages.js';
+import { pageRoutes, renderNotFoundPage, sendHtml } from './pages/pages.routes.js';
+import { authPlugin } from './plugins/auth.js';
+import { AdminUserSchema, ErrorSchema, UserSchema } from './schemas.js';
+
+export type GatehouseApp = FastifyInstance;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A form page whose errors re-render the form instead of answering JSON. */
+    formPage?: AuthPageKind;
+  }
+  interface FastifyInstance {
+    ctx: AppContext;
+  }
+}
+
+export interface AppDependencies {
+  storage: Storage;
+  /** Injectable clock (ms since epoch) for tests that move time. */
+  clock?: () => number;
+  limitStore?: LimitStore;
+  bus?: RevocationBus;
+  /** Fastify logger options, or false to silence. Defaults to pino at LOG_LEVEL with secrets redacted. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Everything a log line must never show. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.password_confirmation',
+  '*.token',
+  '*.access_token',
+  '*.refresh_token',
+  '*.csrf_token',
+];
+
+function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+  return {
+    level: config.logLevel,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    serializers: {
+      // The path only: a query string may carry credentials someone sent by mistake.
+      req: (request: FastifyRequest) => ({ method: request.method, url: request.url.split('?')[0], remoteAddress: request.ip }),
+    },
+  };
+}
+
+/** One log line per request (when it completes) instead of two: half the logging cost on the hot path. */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+}
+
+function createContext(config: Readonly<Config>, deps: AppDependencies, log: FastifyInstance['log']): AppContext {
+  const clock = deps.clock ?? Date.now;
+  const bus = deps.bus ?? new LocalRevocationBus();
+  const limitStore = deps.limitStore ?? new MemoryLimitStore(clock);
+  const db = deps.storage.db;
+  const keys = new KeyRing(db, new KeyVault(config.keyEncryptionSecret), clock);
+  return {
+    config,
+    storage: deps.storage,
+    db,
+    clock,
+    hasher: new PasswordHasher(config.bcryptCost, config.hashConcurrency, config.hashQueueMax),
+    limitStore,
+    loginThrottle: new LoginThrottle(limitStore, config.loginFailuresPerAccount, config.loginFailureWindowSeconds * 1000, config.rateLimits, clock),
+    bus,
+    sessions: new SessionService(db, config, clock, bus),
+    tokens: new TokenService(db, config, clock, keys, bus),
+    log,
+  };
+}
+
+/** Query strings and path params are coerced from text; JSON bodies are not (a number is not a username). */
+function validatorCompiler() {
+  const options = { allErrors: true, useDefaults: true, strict: false, removeAdditional: false } as const;
+  const bodyAjv = new Ajv.default({ ...options, coerceTypes: false });
+  const textAjv = new Ajv.default({ ...options, coerceTypes: 'array' });
+  addFormats.default(bodyAjv);
+  addFormats.default(textAjv);
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema);
+}
+
+function isFormPost(request: FastifyRequest): boolean {
+  return (request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
+}
+
+function wantsHtml(request: FastifyRequest): boolean {
+  return request.method === 'GET' && !request.url.startsWith('/api/') && (request.headers.accept ?? '').includes('text/html');
+}
+
+/** A failed form post shows the form again with the status the JSON route would give. */
+function renderFormError(ctx: AppContext, page: AuthPageKind, error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { status, body, retryAfter } = toErrorResponse(error, request);
+  if (status >= 500) request.log.error({ err: error }, 'form request failed');
+  if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
+  const form = (request.body ?? {}) as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const fields = body.error.fields;
+  return sendHtml(
+    reply,
+    status,
+    renderAuthPage(page, {
+      csrfToken: ensureCsrfCookie(request, reply, ctx.config),
+      username: text(form.username),
+      email: text(form.email),
+      remember: form.remember === 'on',
+      next: text(form.next),
+      error: fields && body.error.code === 'validation_failed' ? undefined : body.error.message,
+      fields,
+    }),
+  );
+}
+
+/**
+ * Build the whole HTTP application. Never listens: main.ts does, tests use `inject` or listen on port 0.
+ *
+ * @example const app = await buildApp(loadConfig(), { storage }); await app.ready();
+ */
+export async function buildApp(config: Readonly<Config>, deps: AppDependencies): Promise<GatehouseApp> {
+  const app = Fastify({
+    logger: deps.logger ?? loggerOptions(config),
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 10_000,
+    return503OnClosing: true,
+    logController: new OneLinePerRequest(),
+    routerOptions: { maxParamLength: 200 },
+  });
+  const ctx = createContext(config, deps, app.log);
+  app.decorate('ctx', ctx);
+  app.setValidatorCompiler(validatorCompiler());
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const page = request.routeOptions.config?.formPage;
+    if (page && isFormPost(request)) return renderFormError(ctx, page, error, request, reply);
+    return errorHandler(error, request, reply);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    if (wantsHtml(request)) return sendHtml(reply, 404, renderNotFoundPage());
+    return reply.status(404).send({ error: { code: 'not_found', message: 'Not found.' } });
+  });
+
+  app.addSchema(ErrorSchema);
+  app.addSchema(UserSchema);
+  app.addSchema(AdminUserSchema);
+
+  await app.register(cookie);
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+      },
+    },
+    // Plain-HTTP development must keep working; HSTS only matters (and only applies) over HTTPS.
+    strictTransportSecurity: config.publicUrl.startsWith('https://'),
+  });
+  if (config.corsOrigins.length > 0) {
+    const allowed = new Set(config.corsOrigins);
+    await app.register(cors, {
+      delegator: (request, callback) => {
+        const path = request.url.split('?')[0] ?? '';
+        const bearerApi = path.startsWith('/api/token') || (path.startsWith('/api/') && (request.headers.authorization !== undefined || request.method === 'OPTIONS'));
+        const origin = request.headers.origin;
+        callback(null, {
+          origin: bearerApi && origin !== undefined && allowed.has(origin) ? origin : false,
+          credentials: false,
+          methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+          allowedHeaders: ['Authorization', 'Content-Type'],
+          maxAge: 600,
+        });
+      },
+    });
+  }
+  await app.register(rateLimit, { global: false });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Gatehouse', version: '0.1.0', description: 'Accounts, browser sessions, tokens and owned resources. See docs/errors.md for error codes.' },
+      servers: [{ url: config.publicUrl }],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          session: { type: 'apiKey', in: 'cookie', name: 'gatehouse_session' },
+        },
+      },
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  // Routes added by third-party plugins (CORS preflight) carry no `access`: they are public by nature.
+  app.addHook('onRoute', (route) => {
+    if (route.method === 'OPTIONS' || (Array.isArray(route.method) && route.method.every((m) => m === 'OPTIONS'))) {
+      route.config = { ...(route.config ?? {}), access: 'public' };
+    }
+  });
+  await app.register(authPlugin, { ctx });
+
+  await app.register(healthRoutes, { ctx });
+  await app.register(sessionRoutes, { ctx });
+  await app.register(tokenRoutes, { ctx });
+  await app.register(pageRoutes, { ctx });
+
+  app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+
+  app.addHook('onReady', async () => {
+    await ctx.tokens.keys.init(config.jwtAlgorithm, config.accessTokenTtl + 60);
+  });
+  const sweep = setInterval(() => {
+    ctx.sessions.deleteExpired().catch((error: unknown) => app.log.warn({ err: error }, 'session sweep failed'));
+  }, 3600_000);
+  sweep.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(sweep);
+    await ctx.bus.close();
+  });
+  return app;
+}

@@ -1,0 +1,51 @@
+import type {} from '@fastify/cookie';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
+import type { NewSession } from '../sessions/sessions.service.js';
+import { randomToken } from '../sessions/tokens.js';
+
+/** The session cookie's one fixed name. */
+export const SESSION_COOKIE = 'gatehouse_session';
+/** Readable by the page's script, which echoes it in X-CSRF-Token. */
+export const CSRF_COOKIE = 'csrf_token';
+
+function secure(request: FastifyRequest, config: Pick<Config, 'cookieSecure'>): boolean {
+  return config.cookieSecure === 'true' || (config.cookieSecure === 'auto' && request.protocol === 'https');
+}
+
+function baseOptions(request: FastifyRequest, config: Pick<Config, 'cookieSecure'>, maxAge?: number) {
+  return {
+    path: '/',
+    sameSite: 'lax' as const,
+    secure: secure(request, config),
+    ...(maxAge !== undefined ? { maxAge } : {}),
+  };
+}
+
+/** Session and CSRF cookies share path, SameSite, Secure and lifetime; only the session one is HttpOnly. */
+export function setSessionCookies(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  config: Pick<Config, 'cookieSecure' | 'sessionMaxAge'>,
+  session: NewSession,
+): void {
+  const maxAge = session.persistent ? config.sessionMaxAge : undefined;
+  reply.setCookie(SESSION_COOKIE, session.token, { ...baseOptions(request, config, maxAge), httpOnly: true });
+  reply.setCookie(CSRF_COOKIE, session.csrfToken, { ...baseOptions(request, config, maxAge), httpOnly: false });
+  request.csrfToken = session.csrfToken;
+}
+
+export function clearSessionCookies(request: FastifyRequest, reply: FastifyReply, config: Pick<Config, 'cookieSecure'>): void {
+  reply.clearCookie(SESSION_COOKIE, { ...baseOptions(request, config), httpOnly: true });
+  reply.clearCookie(CSRF_COOKIE, baseOptions(request, config));
+}
+
+/** A visitor without a session still needs a CSRF token for the login and signup forms. */
+export function ensureCsrfCookie(request: FastifyRequest, reply: FastifyReply, config: Pick<Config, 'cookieSecure'>): string {
+  const existing = request.csrfToken ?? request.cookies[CSRF_COOKIE];
+  if (existing && /^[A-Za-z0-9_-]{16,128}$/.test(existing)) return existing;
+  const token = randomToken();
+  reply.setCookie(CSRF_COOKIE, token, { ...baseOptions(request, config), httpOnly: false });
+  request.csrfToken = token;
+  return token;
+}

@@ -1,0 +1,7 @@
+import type { FastifyRequest } from 'fastify';
+import type { RequestMeta } from '../context.js';
+
+export function requestMeta(request: FastifyRequest): RequestMeta {
+  const userAgent = request.headers['user-agent'];
+  return { ip: request.ip ?? null, userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : null };
+}

@@ -1,0 +1,16 @@
+export interface SessionsTable {
+  /** Public per-login id (uuid): what a sessions list, audit rows and token `sid` refer to. */
+  id: string;
+  /** SHA-256 of the cookie's secret; the secret itself is never stored. */
+  token_hash: string;
+  /** SHA-256 of the CSRF token bound to this session. */
+  csrf_hash: string;
+  user_id: number;
+  persistent: boolean;
+  created_at: string;
+  last_seen_at: string;
+  idle_expires_at: string;
+  expires_at: string;
+  ip: string | null;
+  user_agent: string | null;
+}

@@ -1,0 +1,172 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from 'jose';
+import type { CryptoKey, JWK } from 'jose';
+import type { Db } from '../storage/database.js';
+
+export type SigningAlgorithm = 'EdDSA' | 'ES256';
+export const SUPPORTED_ALGORITHMS: SigningAlgorithm[] = ['EdDSA', 'ES256'];
+
+/** How often an instance re-reads the key table, so keys rotated elsewhere are picked up. */
+const RELOAD_INTERVAL_MS = 60_000;
+/** An unknown `kid` triggers a reload, at most this often, so junk tokens cannot hammer the database. */
+const UNKNOWN_KID_RELOAD_MS = 1_000;
+
+interface LoadedKey {
+  kid: string;
+  alg: SigningAlgorithm;
+  publicJwk: JWK;
+  publicKey: CryptoKey;
+  privateKey: CryptoKey;
+  createdAt: string;
+  supersededAt: string | null;
+  retireAt: string | null;
+}
+
+const ENCRYPTED_PREFIX = 'enc:v1:';
+
+/**
+ * Private keys at rest: AES-256-GCM under a key derived (HKDF-SHA256) from KEY_ENCRYPTION_SECRET.
+ * Without the secret (development only) they are stored as plain JWK.
+ */
+export class KeyVault {
+  readonly #key: Buffer | null;
+
+  constructor(secret: string | null) {
+    this.#key = secret === null ? null : Buffer.from(hkdfSync('sha256', secret, 'gatehouse', 'signing-key-encryption', 32));
+  }
+
+  seal(plaintext: string): string {
+    if (!this.#key) return plaintext;
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return ENCRYPTED_PREFIX + Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+  }
+
+  open(stored: string): string {
+    if (!stored.startsWith(ENCRYPTED_PREFIX)) return stored;
+    if (!this.#key) throw new Error('Signing keys are encrypted: set KEY_ENCRYPTION_SECRET to the secret they were stored with.');
+    const raw = Buffer.from(stored.slice(ENCRYPTED_PREFIX.length), 'base64url');
+    const decipher = createDecipheriv('aes-256-gcm', this.#key, raw.subarray(0, 12));
+    decipher.setAuthTag(raw.subarray(12, 28));
+    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+  }
+}
+
+/** Create a new signing key and make it the one that signs; older keys verify until `retire_at`. */
+export async function rotateSigningKey(
+  db: Db,
+  vault: KeyVault,
+  options: { alg: SigningAlgorithm; now: number; verifyOldKeysForSeconds: number },
+): Promise<string> {
+  const { publicKey, privateKey } = await generateKeyPair(options.alg, { extractable: true, ...(options.alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
+  const publicJwk = await exportJWK(publicKey);
+  const privateJwk = await exportJWK(privateKey);
+  const kid = await calculateJwkThumbprint(publicJwk);
+  const nowIso = new Date(options.now).toISOString();
+  const retireAt = new Date(options.now + options.verifyOldKeysForSeconds * 1000).toISOString();
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable('signing_keys').set({ superseded_at: nowIso, retire_at: retireAt }).where('superseded_at', 'is', null).execute();
+    await trx
+      .insertInto('signing_keys')
+      .values({
+        kid,
+        alg: options.alg,
+        public_jwk: JSON.stringify({ ...publicJwk, kid, alg: options.alg, use: 'sig' }),
+        private_jwk: vault.seal(JSON.stringify(privateJwk)),
+        created_at: nowIso,
+        superseded_at: null,
+        retire_at: null,
+      })
+      .execute();
+  });
+  return kid;
+}
+
+/**
+ * The keys every instance reads from the database: the newest unsuperseded key signs, every
+ * key not yet retired verifies.
+ */
+export class KeyRing {
+  #keys: LoadedKey[] = [];
+  #loadedAt = 0;
+  #lastUnknownKidReload = 0;
+  #loading: Promise<void> | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly vault: KeyVault,
+    private readonly clock: () => number,
+  ) {}
+
+  /** Load keys, creating the first one if the database has none. */
+  async init(alg: SigningAlgorithm, verifyOldKeysForSeconds: number): Promise<void> {
+    await this.reload();
+    if (this.#keys.length === 0) {
+      await rotateSigningKey(this.db, this.vault, { alg, now: this.clock(), verifyOldKeysForSeconds });
+      await this.reload();
+    }
+  }
+
+  async reload(): Promise<void> {
+    this.#loading ??= this.#load().finally(() => {
+      this.#loading = null;
+    });
+    await this.#loading;
+  }
+
+  async #load(): Promise<void> {
+    const rows = await this.db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').execute();
+    const keys: LoadedKey[] = [];
+    for (const row of rows) {
+      const alg = row.alg as SigningAlgorithm;
+      const publicJwk = JSON.parse(row.public_jwk) as JWK;
+      keys.push({
+        kid: row.kid,
+        alg,
+        publicJwk,
+        publicKey: (await importJWK(publicJwk, alg)) as CryptoKey,
+        privateKey: (await importJWK(JSON.parse(this.vault.open(row.private_jwk)) as JWK, alg)) as CryptoKey,
+        createdAt: row.created_at,
+        supersededAt: row.superseded_at,
+        retireAt: row.retire_at,
+      });
+    }
+    this.#keys = keys;
+    this.#loadedAt = this.clock();
+  }
+
+  async #fresh(): Promise<void> {
+    if (this.clock() - this.#loadedAt >= RELOAD_INTERVAL_MS) await this.reload();
+  }
+
+  #live(): LoadedKey[] {
+    const now = this.clock();
+    return this.#keys.filter((key) => key.retireAt === null || Date.parse(key.retireAt) > now);
+  }
+
+  async signingKey(): Promise<LoadedKey> {
+    await this.#fresh();
+    const key = this.#live().find((k) => k.supersededAt === null) ?? this.#live()[0];
+    if (!key) throw new Error('No signing key available.');
+    return key;
+  }
+
+  /** The verification key for a `kid`, reloading once when another instance may have rotated. */
+  async verificationKey(kid: string, alg: string): Promise<CryptoKey | null> {
+    await this.#fresh();
+    let key = this.#live().find((k) => k.kid === kid);
+    if (!key && this.clock() - this.#lastUnknownKidReload >= UNKNOWN_KID_RELOAD_MS) {
+      this.#lastUnknownKidReload = this.clock();
+      await this.reload();
+      key = this.#live().find((k) => k.kid === kid);
+    }
+    return key && key.alg === alg ? key.publicKey : null;
+  }
+
+  /** Public keys for the JWKS document. */
+  async publicJwks(): Promise<JWK[]> {
+    await this.#fresh();
+    return this.#live().map((k) => k.publicJwk);
+  }
+}

@@ -1,0 +1,124 @@
+import type { Role } from '../accounts/accounts.table.js';
+import type { Db } from '../storage/database.js';
+
+export interface RefreshTokenState {
+  tokenHash: string;
+  familyId: string;
+  spentAt: string | null;
+  familyExpiresAt: string;
+  familyRevokedAt: string | null;
+  userId: number;
+  userDisabled: boolean;
+}
+
+/** What a bearer check needs to know about a login and its user, in one query. */
+export interface LoginState {
+  familyRevoked: boolean;
+  familyExpiresAt: string;
+  user: { id: number; username: string; email: string | null; role: Role; disabled: boolean; createdAt: string; tokensValidAfter: string | null };
+}
+
+export async function insertFamily(
+  db: Db,
+  family: { id: string; userId: number; now: string; expiresAt: string; ip: string | null; userAgent: string | null },
+): Promise<void> {
+  await db
+    .insertInto('refresh_families')
+    .values({
+      id: family.id,
+      user_id: family.userId,
+      created_at: family.now,
+      expires_at: family.expiresAt,
+      revoked_at: null,
+      revoked_reason: null,
+      ip: family.ip,
+      user_agent: family.userAgent,
+    })
+    .execute();
+}
+
+export async function insertRefreshToken(db: Db, tokenHash: string, familyId: string, now: string): Promise<void> {
+  await db.insertInto('refresh_tokens').values({ token_hash: tokenHash, family_id: familyId, created_at: now, spent_at: null }).execute();
+}
+
+export async function findRefreshToken(db: Db, tokenHash: string): Promise<RefreshTokenState | null> {
+  const row = await db
+    .selectFrom('refresh_tokens')
+    .innerJoin('refresh_families', 'refresh_families.id', 'refresh_tokens.family_id')
+    .innerJoin('users', 'users.id', 'refresh_families.user_id')
+    .select([
+      'refresh_tokens.token_hash',
+      'refresh_tokens.family_id',
+      'refresh_tokens.spent_at',
+      'refresh_families.expires_at',
+      'refresh_families.revoked_at',
+      'refresh_families.user_id',
+      'users.disabled_at',
+    ])
+    .where('refresh_tokens.token_hash', '=', tokenHash)
+    .executeTakeFirst();
+  if (!row) return null;
+  return {
+    tokenHash: row.token_hash,
+    familyId: row.family_id,
+    spentAt: row.spent_at,
+    familyExpiresAt: row.expires_at,
+    familyRevokedAt: row.revoked_at,
+    userId: Number(row.user_id),
+    userDisabled: row.disabled_at !== null,
+  };
+}
+
+/** Spend a refresh token. One conditional UPDATE: of many concurrent callers exactly one wins. */
+export async function spendRefreshToken(db: Db, tokenHash: string, now: string): Promise<boolean> {
+  const result = await db.updateTable('refresh_tokens').set({ spent_at: now }).where('token_hash', '=', tokenHash).where('spent_at', 'is', null).executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function revokeFamily(db: Db, familyId: string, reason: string, now: string): Promise<{ userId: number } | null> {
+  const row = await db
+    .updateTable('refresh_families')
+    .set({ revoked_at: now, revoked_reason: reason })
+    .where('id', '=', familyId)
+    .where('revoked_at', 'is', null)
+    .returning('user_id')
+    .executeTakeFirst();
+  return row ? { userId: Number(row.user_id) } : null;
+}
+
+export async function revokeFamiliesOfUser(db: Db, userId: number, reason: string, now: string): Promise<void> {
+  await db.updateTable('refresh_families').set({ revoked_at: now, revoked_reason: reason }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+}
+
+export async function findLoginState(db: Db, familyId: string): Promise<LoginState | null> {
+  const row = await db
+    .selectFrom('refresh_families')
+    .innerJoin('users', 'users.id', 'refresh_families.user_id')
+    .select([
+      'refresh_families.revoked_at',
+      'refresh_families.expires_at',
+      'users.id',
+      'users.username',
+      'users.email',
+      'users.role',
+      'users.disabled_at',
+      'users.created_at',
+      'users.tokens_valid_after',
+    ])
+    .where('refresh_families.id', '=', familyId)
+    .executeTakeFirst();
+  if (!row) return null;
+  return {
+    familyRevoked: row.revoked_at !== null,
+    familyExpiresAt: row.expires_at,
+    user: {
+      id: Number(row.id),
+      username: row.username,
+      email: row.email,
+      role: row.role,
+      disabled: row.disabled_at !== null,
+      createdAt: row.created_at,
+      tokensValidAfter: row.tokens_valid_after,
+    },
+  };
+}

@@ -1,0 +1,200 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
+import { recordAudit } from '../audit/audit.repo.js';
+import type { Config } from '../config.js';
+import type { RequestMeta } from '../context.js';
+import { InvalidTokenError } from '../errors.js';
+import type { RevocationBus } from '../events.js';
+import type { Principal } from '../server/plugins/auth.js';
+import { randomToken, sha256Hex } from '../sessions/tokens.js';
+import type { Db } from '../storage/database.js';
+import type { KeyRing } from './keys.js';
+import { SUPPORTED_ALGORITHMS } from './keys.js';
+import * as repo from './tokens.repo.js';
+import type { LoginState } from './tokens.repo.js';
+
+/**
+ * How long an instance trusts what it read about a login (family revoked? user disabled? role?).
+ * The contract bounds revocation on other instances to 1 s; Redis, when configured, makes it instant.
+ */
+export const LOGIN_STATE_TTL_MS = 1_000;
+const LOGIN_STATE_CACHE_MAX = 100_000;
+/** Allowed clock skew between Gatehouse and whoever checks `exp`/`iat`. */
+const CLOCK_TOLERANCE_SECONDS = 5;
+
+export interface TokenPair {
+  access_token: string;
+  refresh_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+}
+
+export interface VerifiedAccess {
+  principal: Principal;
+  /** The login (refresh family) the token belongs to: its `sid`. */
+  sessionId: string;
+  tokenId: string;
+}
+
+type TokenConfig = Pick<Config, 'publicUrl' | 'accessTokenTtl' | 'accessTokenAudience' | 'refreshTokenTtl' | 'refreshReuseGraceSeconds'>;
+
+/** Access tokens (JWT), rotating refresh tokens grouped in families, and revocation that reaches both. */
+export class TokenService {
+  readonly #loginStates = new Map<string, { state: LoginState; loadedAt: number }>();
+  readonly #issuer: string;
+
+  constructor(
+    private readonly db: Db,
+    private readonly config: TokenConfig,
+    private readonly clock: () => number,
+    readonly keys: KeyRing,
+    private readonly bus: RevocationBus,
+  ) {
+    this.#issuer = config.publicUrl.replace(/\/+$/, '');
+    bus.subscribe((event) => {
+      if (event.kind === 'family') this.#loginStates.delete(event.familyId);
+      if (event.kind === 'user') {
+        for (const [sid, entry] of this.#loginStates) if (entry.state.user.id === event.userId) this.#loginStates.delete(sid);
+      }
+    });
+  }
+
+  /** Start a new login for an external client: a refresh family and its first pair. */
+  async issue(user: { id: number }, meta: RequestMeta): Promise<TokenPair> {
+    const now = this.clock();
+    const familyId = randomUUID();
+    await repo.insertFamily(this.db, {
+      id: familyId,
+      userId: user.id,
+      now: new Date(now).toISOString(),
+      expiresAt: new Date(now + this.config.refreshTokenTtl * 1000).toISOString(),
+      ip: meta.ip,
+      userAgent: meta.userAgent?.slice(0, 512) ?? null,
+    });
+    return this.#pair(user.id, familyId, now);
+  }
+
+  /**
+   * Exchange a refresh token for a new pair. A token already spent within the grace window gets a
+   * sibling pair in the same family (concurrent tabs, retries); after it, reuse revokes the family.
+   */
+  async refresh(refreshToken: string, meta: RequestMeta): Promise<TokenPair> {
+    const tokenHash = sha256Hex(refreshToken);
+    const state = await repo.findRefreshToken(this.db, tokenHash);
+    const now = this.clock();
+    if (!state || state.familyRevokedAt !== null || state.userDisabled || Date.parse(state.familyExpiresAt) <= now) {
+      throw new InvalidTokenError('The refresh token is invalid or has expired.');
+    }
+    const nowIso = new Date(now).toISOString();
+    if (await repo.spendRefreshToken(this.db, tokenHash, nowIso)) return this.#pair(state.userId, state.familyId, now);
+
+    const spentAt = Date.parse((await repo.findRefreshToken(this.db, tokenHash))?.spentAt ?? state.spentAt ?? nowIso);
+    if (now - spentAt <= this.config.refreshReuseGraceSeconds * 1000) return this.#pair(state.userId, state.familyId, now);
+
+    await this.revokeFamily(state.familyId, 'refresh_reuse');
+    await recordAudit(this.db, { event: 'token_refresh_reuse', userId: state.userId, detail: { sid: state.familyId }, ...meta }, nowIso);
+    throw new InvalidTokenError('The refresh token is invalid or has expired.');
+  }
+
+  /** RFC 7009: revoke a refresh token (its family) or an access token (its login). Unknown tokens are fine. */
+  async revoke(token: string, meta: RequestMeta): Promise<void> {
+    const state = await repo.findRefreshToken(this.db, sha256Hex(token));
+    let familyId = state?.familyId ?? null;
+    if (!familyId) familyId = (await this.#verifySignature(token))?.sid ?? null;
+    if (!familyId) return;
+    const revoked = await this.revokeFamily(familyId, 'revoked');
+    if (revoked) await recordAudit(this.db, { event: 'token_revoked', userId: revoked.userId, detail: { sid: familyId }, ...meta }, new Date(this.clock()).toISOString());
+  }
+
+  async revokeFamily(familyId: string, reason: string): Promise<{ userId: number } | null> {
+    const revoked = await repo.revokeFamily(this.db, familyId, reason, new Date(this.clock()).toISOString());
+    this.#loginStates.delete(familyId);
+    await this.bus.publish({ kind: 'family', familyId });
+    return revoked;
+  }
+
+  async revokeAllForUser(userId: number, reason: string): Promise<void> {
+    await repo.revokeFamiliesOfUser(this.db, userId, reason, new Date(this.clock()).toISOString());
+    await this.bus.publish({ kind: 'user', userId });
+  }
+
+  /** The principal behind a bearer token, or null for anything not currently valid. */
+  async verifyAccessToken(token: string): Promise<VerifiedAccess | null> {
+    const claims = await this.#verifySignature(token);
+    if (!claims) return null;
+    const state = await this.#loginState(claims.sid);
+    if (!state || state.familyRevoked || state.user.disabled || String(state.user.id) !== claims.sub) return null;
+    if (state.user.tokensValidAfter !== null && claims.iat < Math.floor(Date.parse(state.user.tokensValidAfter) / 1000)) return null;
+    const { user } = state;
+    return {
+      principal: { id: user.id, username: user.username, email: user.email, role: user.role, createdAt: user.createdAt },
+      sessionId: claims.sid,
+      tokenId: claims.jti,
+    };
+  }
+
+  async #verifySignature(token: string): Promise<{ sub: string; sid: string; jti: string; iat: number } | null> {
+    if (token.length > 4096) return null;
+    try {
+      const header = decodeProtectedHeader(token);
+      if (typeof header.kid !== 'string' || typeof header.alg !== 'string' || !SUPPORTED_ALGORITHMS.includes(header.alg as never)) return null;
+      const key = await this.keys.verificationKey(header.kid, header.alg);
+      if (!key) return null;
+      const { payload } = await jwtVerify(token, key, {
+        algorithms: SUPPORTED_ALGORITHMS,
+        issuer: this.#issuer,
+        ...(this.config.accessTokenAudience ? { audience: this.config.accessTokenAudience } : {}),
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        currentDate: new Date(this.clock()),
+        requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
+      });
+      const { sub, sid, jti, iat } = payload as { sub?: unknown; sid?: unknown; jti?: unknown; iat?: unknown };
+      if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string' || typeof iat !== 'number') return null;
+      return { sub, sid, jti, iat };
+    } catch (error) {
+      if (error instanceof joseErrors.JOSEError || error instanceof TypeError) return null;
+      throw error;
+    }
+  }
+
+  async #loginState(familyId: string): Promise<LoginState | null> {
+    const now = this.clock();
+    const cached = this.#loginStates.get(familyId);
+    if (cached && now - cached.loadedAt < LOGIN_STATE_TTL_MS) return cached.state;
+    const state = await repo.findLoginState(this.db, familyId);
+    if (state) {
+      this.#loginStates.delete(familyId);
+      this.#loginStates.set(familyId, { state, loadedAt: now });
+      if (this.#loginStates.size > LOGIN_STATE_CACHE_MAX) {
+        const oldest = this.#loginStates.keys().next().value;
+        if (oldest !== undefined) this.#loginStates.delete(oldest);
+      }
+    }
+    return state;
+  }
+
+  async #pair(userId: number, familyId: string, now: number): Promise<TokenPair> {
+    const refreshToken = randomToken();
+    await repo.insertRefreshToken(this.db, sha256Hex(refreshToken), familyId, new Date(now).toISOString());
+    return {
+      access_token: await this.#accessToken(userId, familyId, now),
+      refresh_token: refreshToken,
+      token_type: 'Bearer',
+      expires_in: this.config.accessTokenTtl,
+    };
+  }
+
+  async #accessToken(userId: number, familyId: string, now: number): Promise<string> {
+    const key = await this.keys.signingKey();
+    const iat = Math.floor(now / 1000);
+    let jwt = new SignJWT({ sid: familyId })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
+      .setIssuer(this.#issuer)
+      .setSubject(String(userId))
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + this.config.accessTokenTtl)
+      .setJti(randomUUID());
+    if (this.config.accessTokenAudience) jwt = jwt.setAudience(this.config.accessTokenAudience);
+    return jwt.sign(key.privateKey);
+  }
+}

@@ -1,0 +1,32 @@
+/** One login by an external client; its id is the access tokens' `sid`. */
+export interface RefreshFamiliesTable {
+  id: string;
+  user_id: number;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+  revoked_reason: string | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface RefreshTokensTable {
+  /** SHA-256 of the opaque refresh token. */
+  token_hash: string;
+  family_id: string;
+  created_at: string;
+  /** Set once, atomically, when the token is exchanged. */
+  spent_at: string | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  /** JSON JWK, or `enc:v1:` + AES-256-GCM ciphertext when KEY_ENCRYPTION_SECRET is set. */
+  private_jwk: string;
+  created_at: string;
+  /** When a newer key took over signing; verification continues until `retire_at`. */
+  superseded_at: string | null;
+  retire_at: string | null;
+}

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { GOOD_PASSWORD, signUpClient, startTestServer, uniqueName } from '../helpers/app.js';
+import type { TestServer } from '../helpers/app.js';
+
+describe('browser sessions', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(async () => server.close());
+
+  it('signs up with 201, the user JSON and both cookies', async () => {
+    const client = server.client();
+    const username = uniqueName('Alice');
+    const res = await client.post<Record<string, unknown>>('/signup', { username, email: `${username}@example.com`, password: GOOD_PASSWORD });
+    assert.equal(res.status, 201);
+    assert.deepEqual(Object.keys(res.body).sort(), ['created_at', 'email', 'id', 'role', 'username']);
+    assert.equal(res.body.username, username);
+    assert.equal(res.body.role, 'user');
+    assert.match(String(res.body.created_at), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+    const session = res.setCookies.find((c) => c.name === 'gatehouse_session');
+    const csrf = res.setCookies.find((c) => c.name === 'csrf_token');
+    assert.ok(session && csrf);
+    assert.equal(session.attributes.httponly, true);
+    assert.equal(session.attributes.samesite, 'Lax');
+    assert.equal(session.attributes.path, '/');
+    assert.equal(session.attributes.secure, undefined, 'plain HTTP with COOKIE_SECURE=auto is not Secure');
+    assert.equal(session.attributes['max-age'], undefined, 'signup gives a browser-session cookie');
+    assert.equal(csrf.attributes.httponly, undefined);
+    assert.equal(csrf.attributes.samesite, 'Lax');
+    assert.ok(Buffer.from(session.value, 'base64url').length >= 16, 'at least 128 bits');
+  });
+
+  it('check_session and /api/me answer with the user; 204 and 401 without', async () => {
+    const { client, user } = await signUpClient(server);
+    const check = await client.get<{ id: number }>('/check_session');
+    assert.equal(check.status, 200);
+    assert.equal(check.body.id, user.id);
+    const me = await client.get<{ id: number }>('/api/me');
+    assert.equal(me.status, 200);
+    assert.equal(me.body.id, user.id);
+
+    const anonymous = server.client();
+    const none = await anonymous.get('/check_session');
+    assert.equal(none.status, 204);
+    assert.equal(none.text, '');
+    const unauth = await anonymous.get<{ error: { code: string } }>('/api/me');
+    assert.equal(unauth.status, 401);
+    assert.equal(unauth.body.error.code, 'unauthenticated');
+  });
+
+  it('logs in by username or email, case-insensitively', async () => {
+    const username = uniqueName('Bob');
+    const email = `${username}@Example.com`;
+    await signUpClient(server, username, GOOD_PASSWORD, email);
+    for (const identifier of [username, username.toUpperCase(), email.toLowerCase()]) {
+      const res = await server.client().post<{ username: string }>('/login', { username: identifier, password: GOOD_PASSWORD });
+      assert.equal(res.status, 200, identifier);
+      assert.equal(res.body.username, username);
+    }
+  });
+
+  it('gives the same 401 body for an unknown user and a wrong password', async () => {
+    const { user } = await signUpClient(server);
+    const wrong = await server.client().post('/login', { username: user.username, password: 'not the password at all' });
+    const unknown = await server.client().post('/login', { username: uniqueName('ghost'), password: 'not the password at all' });
+    assert.equal(wrong.status, 401);
+    assert.equal(unknown.status, 401);
+    assert.equal(wrong.text, unknown.text);
+    assert.deepEqual(wrong.body, { error: { code: 'invalid_credentials', message: 'Invalid username or password.' } });
+  });
+
+  it('remember: true sets a persistent cookie with Max-Age', async () => {
+    const { user } = await signUpClient(server);
+    const res = await server.client().post('/login', { username: user.username, password: GOOD_PASSWORD, remember: true });
+    const session = res.setCookies.find((c) => c.name === 'gatehouse_session');
+    const csrf = res.setCookies.find((c) => c.name === 'csrf_token');
+    assert.equal(session?.attributes['max-age'], String(server.config.sessionMaxAge));
+    assert.equal(csrf?.attributes['max-age'], String(server.config.sessionMaxAge));
+  });
+
+  it('logout needs the CSRF header, then revokes the session server-side', async () => {
+    const { client } = await signUpClient(server);
+    const replay = client.clone();
+    const refused = await client.request<{ error: { code: string } }>('DELETE', '/logout');
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.error.code, 'csrf_failed');
+    const ok = await client.send('DELETE', '/logout');
+    assert.equal(ok.status, 204);
+    assert.equal((await replay.get('/check_session')).status, 204, 'the old cookie is dead');
+    assert.equal((await replay.get('/api/me')).status, 401);
+    assert.equal((await server.client().request('DELETE', '/logout')).status, 204, 'without a session too');
+  });
+
+  it('GET /logout revokes, clears cookies and redirects to /login', async () => {
+    const { client } = await signUpClient(server);
+    const replay = client.clone();
+    const res = await client.get('/logout');
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.get('location'), '/login');
+    assert.ok(res.setCookies.some((c) => c.name === 'gatehouse_session' && c.value === ''));
+    assert.equal((await replay.get('/check_session')).status, 204);
+  });
+
+  it('login issues a new session id and CSRF token (no fixation)', async () => {
+    const { client, user } = await signUpClient(server);
+    const before = { session: client.cookie('gatehouse_session'), csrf: client.csrf };
+    const planted = client.clone();
+    const res = await client.post('/login', { username: user.username, password: GOOD_PASSWORD });
+    assert.equal(res.status, 200);
+    assert.notEqual(client.cookie('gatehouse_session'), before.session);
+    assert.notEqual(client.csrf, before.csrf);
+    assert.equal((await planted.get('/check_session')).status, 204, 'the pre-login cookie does not survive login');
+  });
+
+  it('refuses cookie-authenticated unsafe requests without a matching CSRF token', async () => {
+    const { client } = await signUpClient(server);
+    const other = await signUpClient(server);
+    // Another session's valid CSRF token is not this session's.
+    const res = await client.request<{ error: { code: string } }>('DELETE', '/logout', { headers: { 'x-csrf-token': other.client.csrf ?? '' } });
+    assert.equal(res.status, 403);
+    assert.equal(res.body.error.code, 'csrf_failed');
+  });
+
+  it('refuses cross-origin unsafe requests to /login and with a session cookie', async () => {
+    const { client, user } = await signUpClient(server);
+    const login = await server.client().post<{ error: { code: string } }>('/login', { username: user.username, password: GOOD_PASSWORD }, { headers: { origin: 'https://evil.example' } });
+    assert.equal(login.status, 403);
+    assert.equal(login.body.error.code, 'origin_refused');
+    const fetchSite = await server.client().post<{ error: { code: string } }>('/signup', { username: uniqueName(), password: GOOD_PASSWORD }, { headers: { 'sec-fetch-site': 'cross-site' } });
+    assert.equal(fetchSite.status, 403);
+    const withCookie = await client.send<{ error: { code: string } }>('DELETE', '/logout', undefined, { headers: { origin: 'https://evil.example' } });
+    assert.equal(withCookie.status, 403);
+    assert.equal(withCookie.body.error.code, 'origin_refused');
+    const sameOrigin = await server.client().post('/login', { username: user.username, password: GOOD_PASSWORD }, { headers: { origin: server.url } });
+    assert.equal(sameOrigin.status, 200);
+  });
+
+  it('never accepts credentials in a query string', async () => {
+    const { user } = await signUpClient(server);
+    const res = await server.client().get(`/login?username=${user.username}&password=${encodeURIComponent(GOOD_PASSWORD)}`);
+    assert.ok(!res.setCookies.some((c) => c.name === 'gatehouse_session'));
+    const post = await server.client().request('POST', `/login?username=${user.username}&password=${encodeURIComponent(GOOD_PASSWORD)}`, { json: {} });
+    assert.equal(post.status, 422);
+  });
+});
