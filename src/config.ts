@@ -17,6 +17,8 @@ export interface Config {
   hashConcurrency: number;
   /** How many logins may wait for a hash slot before new ones are shed with 503. */
   hashQueueMax: number;
+  /** Scheduling niceness of the hash threads, so session checks win the CPU during a login storm. */
+  hashNiceness: number;
   cookieSecure: 'auto' | 'true' | 'false';
   trustProxy: boolean | string;
   accessTokenTtl: number;
@@ -177,6 +179,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     bcryptCost: integer(env, 'BCRYPT_COST', 12, 4, 15),
     hashConcurrency: integer(env, 'HASH_CONCURRENCY', cores, 1, 64),
     hashQueueMax: integer(env, 'HASH_QUEUE_MAX', 32 * cores, 0, 100_000),
+    hashNiceness: integer(env, 'HASH_NICENESS', 10, 0, 19),
     cookieSecure,
     trustProxy: trustProxy(env),
     accessTokenTtl: integer(env, 'ACCESS_TOKEN_TTL', 900, 30, 24 * 3600),

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import bcrypt from 'bcrypt';
 import { OverloadedError } from '../errors.js';
+import { HashPool } from './hash-pool.js';
 
 export const PASSWORD_MIN_BYTES = 8;
 /** bcrypt reads at most 72 bytes; longer passwords are refused rather than silently truncated. */
@@ -34,7 +35,7 @@ export function passwordProblem(password: string, username?: string): string | n
 }
 
 /**
- * bcrypt off the event loop (libuv threads), at most `concurrency` at once, and at most
+ * bcrypt off the event loop, on `concurrency` low-priority worker threads (HashPool), and at most
  * `queueMax` waiting: beyond that a login is shed with 503 rather than letting every caller wait.
  */
 export class PasswordHasher {
@@ -42,11 +43,26 @@ export class PasswordHasher {
   readonly #waiting: Array<() => void> = [];
   #dummyHash: Promise<string> | null = null;
 
+  #pool: HashPool | null = null;
+
   constructor(
     readonly cost: number,
     readonly concurrency: number,
     readonly queueMax: number,
+    /** Scheduling niceness of the hash threads (0–19); 0 keeps them equal to the event loop. */
+    readonly niceness = 10,
   ) {}
+
+  /** Threads start on first use, so a hasher that never hashes costs nothing. */
+  get #workers(): HashPool {
+    this.#pool ??= new HashPool(this.concurrency, this.niceness);
+    return this.#pool;
+  }
+
+  async close(): Promise<void> {
+    await this.#pool?.close();
+    this.#pool = null;
+  }
 
   get queueDepth(): number {
     return this.#waiting.length;
@@ -57,7 +73,7 @@ export class PasswordHasher {
   }
 
   async hash(password: string): Promise<string> {
-    return this.#withSlot(() => bcrypt.hash(normalizePassword(password), this.cost));
+    return this.#withSlot(() => this.#workers.run({ op: 'hash', password: normalizePassword(password), cost: this.cost }));
   }
 
   /** Compare a password with a stored hash; an absent hash is compared with a dummy so both paths cost the same. */
@@ -66,7 +82,8 @@ export class PasswordHasher {
     const normalized = normalizePassword(password);
     // Over-long or NUL-bearing input can never match a stored password, but still pays for one hash.
     const acceptable = Buffer.byteLength(normalized) <= PASSWORD_MAX_BYTES && !normalized.includes('\0');
-    const matches = await this.#withSlot(() => bcrypt.compare(acceptable ? normalized : 'x'.repeat(PASSWORD_MIN_BYTES), target));
+    const candidate = acceptable ? normalized : 'x'.repeat(PASSWORD_MIN_BYTES);
+    const matches = await this.#withSlot(() => this.#workers.run({ op: 'compare', password: candidate, hash: target }));
     return matches && acceptable && hash !== null;
   }
 

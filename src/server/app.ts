@@ -93,7 +93,7 @@ function createContext(config: Readonly<Config>, deps: AppDependencies, log: Fas
     storage: deps.storage,
     db,
     clock,
-    hasher: new PasswordHasher(config.bcryptCost, config.hashConcurrency, config.hashQueueMax),
+    hasher: new PasswordHasher(config.bcryptCost, config.hashConcurrency, config.hashQueueMax, config.hashNiceness),
     limitStore,
     loginThrottle: new LoginThrottle(limitStore, config.loginFailuresPerAccount, config.loginFailureWindowSeconds * 1000, config.rateLimits, clock),
     bus,
@@ -256,6 +256,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
   app.addHook('onClose', async () => {
     clearInterval(sweep);
     await ctx.bus.close();
+    await ctx.hasher.close();
   });
   return app;
 }

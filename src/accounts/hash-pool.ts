@@ -1,0 +1,94 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+type HashJob = { op: 'hash'; password: string; cost: number } | { op: 'compare'; password: string; hash: string };
+
+/**
+ * The worker's whole program. It lowers its own thread's scheduling priority (Linux applies
+ * setpriority to a thread id), so when hashing saturates the cores the event loop that answers
+ * session checks still gets the CPU first, and hashing takes whatever is left.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { readlinkSync } = require('node:fs');
+const os = require('node:os');
+const bcrypt = require(workerData.bcryptPath);
+if (workerData.niceness > 0) {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    os.setPriority(tid, workerData.niceness);
+  } catch {}
+}
+parentPort.on('message', (job) => {
+  try {
+    const result = job.op === 'hash' ? bcrypt.hashSync(job.password, job.cost) : bcrypt.compareSync(job.password, job.hash);
+    parentPort.postMessage({ result });
+  } catch (error) {
+    parentPort.postMessage({ error: String(error && error.message || error) });
+  }
+});
+`;
+
+interface Pending {
+  resolve(value: string | boolean): void;
+  reject(error: Error): void;
+}
+
+/**
+ * A fixed set of worker threads running bcrypt, one job each at a time. Callers bound the
+ * number of jobs in flight (PasswordHasher); this class only dispatches. A worker that dies
+ * fails its job and is replaced.
+ */
+export class HashPool {
+  readonly #idle: Worker[] = [];
+  readonly #jobs = new Map<Worker, Pending>();
+  readonly #bcryptPath = createRequire(import.meta.url).resolve('bcrypt');
+  #closed = false;
+
+  constructor(
+    readonly size: number,
+    private readonly niceness: number,
+  ) {
+    for (let i = 0; i < size; i += 1) this.#idle.push(this.#spawn());
+  }
+
+  #spawn(): Worker {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcryptPath: this.#bcryptPath, niceness: this.niceness } });
+    worker.unref();
+    worker.on('message', (message: { result?: string | boolean; error?: string }) => {
+      const job = this.#jobs.get(worker);
+      this.#jobs.delete(worker);
+      this.#idle.push(worker);
+      if (message.error !== undefined) job?.reject(new Error(message.error));
+      else job?.resolve(message.result as string | boolean);
+    });
+    worker.on('error', () => {});
+    worker.on('exit', () => {
+      const job = this.#jobs.get(worker);
+      this.#jobs.delete(worker);
+      const idleAt = this.#idle.indexOf(worker);
+      if (idleAt !== -1) this.#idle.splice(idleAt, 1);
+      job?.reject(new Error('hash worker exited'));
+      if (!this.#closed) this.#idle.push(this.#spawn());
+    });
+    return worker;
+  }
+
+  /** Run a job on an idle worker. The caller guarantees one is idle (at most `size` jobs in flight). */
+  run(job: Extract<HashJob, { op: 'hash' }>): Promise<string>;
+  run(job: Extract<HashJob, { op: 'compare' }>): Promise<boolean>;
+  run(job: HashJob): Promise<string | boolean> {
+    const worker = this.#idle.pop();
+    if (!worker) return Promise.reject(new Error('HashPool: no idle worker'));
+    return new Promise((resolve, reject) => {
+      this.#jobs.set(worker, { resolve, reject });
+      worker.postMessage(job);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const workers = [...this.#idle, ...this.#jobs.keys()];
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+}
