@@ -8,6 +8,13 @@ import { constantTimeEqual, randomToken, sha256Hex } from './tokens.js';
 
 /** "Last seen" is written at most this often per session, so a check is a read, not a write. */
 const TOUCH_INTERVAL_MS = 60_000;
+/**
+ * How long an instance may answer from memory for a session it has read. Revocation on this
+ * instance (and, with Redis, on every instance) drops the entry at once; without Redis another
+ * instance's logout reaches this one within this bound.
+ */
+export const SESSION_CACHE_TTL_MS = 1_000;
+const SESSION_CACHE_MAX = 100_000;
 
 export interface NewSession {
   /** The cookie value. Shown once, never stored. */
@@ -24,12 +31,21 @@ export type ValidSession = SessionWithUser;
  * Browser sessions: an opaque 256-bit token in the cookie, its SHA-256 in the database.
  */
 export class SessionService {
+  readonly #cache = new Map<string, { session: ValidSession; loadedAt: number }>();
+
   constructor(
     private readonly db: Db,
     private readonly config: Pick<Config, 'sessionIdleTimeout' | 'sessionMaxAge' | 'maxSessionsPerUser'>,
     private readonly clock: () => number,
     private readonly bus: RevocationBus,
-  ) {}
+  ) {
+    bus.subscribe((event) => {
+      if (event.kind === 'session') this.#cache.delete(event.tokenHash);
+      if (event.kind === 'user') {
+        for (const [tokenHash, entry] of this.#cache) if (entry.session.userId === event.userId) this.#cache.delete(tokenHash);
+      }
+    });
+  }
 
   async create(userId: number, options: { remember: boolean; ip: string | null; userAgent: string | null }): Promise<NewSession> {
     const token = randomToken();
@@ -57,15 +73,30 @@ export class SessionService {
   /** The live session behind a cookie value, or null when it is unknown, expired, or its user is disabled. */
   async validate(token: string): Promise<ValidSession | null> {
     if (token.length < 16 || token.length > 128) return null;
-    const session = await repo.findSessionByTokenHash(this.db, sha256Hex(token));
-    if (!session) return null;
+    const tokenHash = sha256Hex(token);
     const now = this.clock();
+    const session = await this.#lookup(tokenHash, now);
+    if (!session) return null;
     if (Date.parse(session.expiresAt) <= now || Date.parse(session.idleExpiresAt) <= now || session.user.disabled) return null;
     if (now - Date.parse(session.lastSeenAt) >= TOUCH_INTERVAL_MS) {
       const idleExpiresAt = this.#idleExpiry(now);
       await repo.touchSession(this.db, session.id, new Date(now).toISOString(), idleExpiresAt);
       session.lastSeenAt = new Date(now).toISOString();
       session.idleExpiresAt = idleExpiresAt;
+    }
+    return session;
+  }
+
+  async #lookup(tokenHash: string, now: number): Promise<ValidSession | null> {
+    const cached = this.#cache.get(tokenHash);
+    if (cached && now - cached.loadedAt < SESSION_CACHE_TTL_MS) return cached.session;
+    const session = await repo.findSessionByTokenHash(this.db, tokenHash);
+    this.#cache.delete(tokenHash);
+    if (!session) return null;
+    this.#cache.set(tokenHash, { session, loadedAt: now });
+    if (this.#cache.size > SESSION_CACHE_MAX) {
+      const oldest = this.#cache.keys().next().value;
+      if (oldest !== undefined) this.#cache.delete(oldest);
     }
     return session;
   }
@@ -78,6 +109,7 @@ export class SessionService {
   /** Delete the session behind a cookie value; a replayed cookie then fails everywhere. */
   async revoke(token: string): Promise<{ id: string; userId: number } | null> {
     const tokenHash = sha256Hex(token);
+    this.#cache.delete(tokenHash);
     const deleted = await repo.deleteSessionByTokenHash(this.db, tokenHash);
     await this.bus.publish({ kind: 'session', tokenHash });
     return deleted;
