@@ -21,12 +21,23 @@ export type DialectName = 'sqlite' | 'postgres';
 
 export type Db = Kysely<Database>;
 
+export interface PoolStats {
+  /** Open connections, busy or idle. */
+  total: number;
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
+  max: number;
+}
+
 /** An open database: the query builder plus what the dialect needs to be closed and probed. */
 export interface Storage {
   db: Db;
   dialect: DialectName;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
+  /** Connection pool use, for metrics; null where there is no pool (SQLite: one connection per process). */
+  poolStats(): PoolStats | null;
   close(): Promise<void>;
 }
 

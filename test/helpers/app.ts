@@ -1,6 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
 import type { Config } from '../../src/config.js';
 import type { AppContext } from '../../src/context.js';
@@ -8,6 +6,7 @@ import { openStorage } from '../../src/runtime.js';
 import { buildApp } from '../../src/server/app.js';
 import type { GatehouseApp } from '../../src/server/app.js';
 import type { Storage } from '../../src/storage/database.js';
+import { createTestDatabase } from './database.js';
 import { TestClient } from './http.js';
 
 export const TEST_OUTPUT = join(process.cwd(), 'test-output');
@@ -43,22 +42,28 @@ export interface TestServer {
 }
 
 /**
- * The whole app on a real SQLite file (or DATABASE_URL from TEST_DATABASE_URL), listening on a
- * free loopback port. Environment overrides go through the same config parser as production.
+ * The whole app on a real SQLite file (or, when TEST_DATABASE_URL is a postgres:// URL, on a fresh
+ * PostgreSQL database created for this server and dropped by close()), listening on a free loopback
+ * port. Environment overrides go through the same config parser as production.
  */
 export async function startTestServer(env: Record<string, string> = {}, options: { clock?: () => number } = {}): Promise<TestServer> {
-  const dir = join(TEST_OUTPUT, 'db');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${randomUUID()}.db`);
+  // TEST_DATABASE_URL=postgres://… runs the suite on PostgreSQL: each server gets a database of its own.
+  const database = env.DATABASE_URL ? { url: env.DATABASE_URL, drop: async () => {} } : await createTestDatabase(process.env.TEST_DATABASE_URL, TEST_OUTPUT);
   const config = loadConfig({
     NODE_ENV: 'test',
     BCRYPT_COST: '4',
-    DATABASE_URL: process.env.TEST_DATABASE_URL ?? `sqlite:${file}`,
+    DATABASE_URL: database.url,
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });
-  const storage = await openStorage(config);
+  let storage: Storage;
+  try {
+    storage = await openStorage(config);
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
   const app = await buildApp(config, { storage, ...(options.clock ? { clock: options.clock } : {}) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
@@ -74,9 +79,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     async close() {
       await app.close();
       await storage.close();
-      rmSync(file, { force: true });
-      rmSync(`${file}-wal`, { force: true });
-      rmSync(`${file}-shm`, { force: true });
+      await database.drop();
     },
   };
 }

@@ -1,6 +1,8 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
+import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
 import pg from 'pg';
 import type { Database, Storage } from '../database.js';
+import { NulAsReplacementCharacter } from './text.js';
 
 const TIMESTAMPTZ_OID = 1184;
 const INT8_OID = 20;
@@ -14,24 +16,47 @@ const types = {
   },
 };
 
+class PostgresTextPlugin implements KyselyPlugin {
+  readonly #transformer = new NulAsReplacementCharacter();
+
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    return this.#transformer.transformNode(args.node);
+  }
+
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return args.result;
+  }
+}
+
+/**
+ * A pg pool whose every wait is bounded by DB_STATEMENT_TIMEOUT_MS: connecting (or waiting for a
+ * free connection), the statement on the server, and the answer on the socket. A database that is
+ * down or unreachable therefore surfaces as an error the error handler maps to 503, never a hang.
+ */
 export function openPostgres(url: string, options: { poolSize?: number; statementTimeoutMs?: number }): Storage {
+  const timeout = options.statementTimeoutMs ?? 5000;
+  const max = options.poolSize ?? 10;
   const pool = new pg.Pool({
     connectionString: url,
-    max: options.poolSize ?? 10,
-    connectionTimeoutMillis: options.statementTimeoutMs ?? 5000,
-    statement_timeout: options.statementTimeoutMs ?? 5000,
-    query_timeout: (options.statementTimeoutMs ?? 5000) + 1000,
+    max,
+    connectionTimeoutMillis: timeout,
+    statement_timeout: timeout,
+    query_timeout: timeout + 1000,
+    idleTimeoutMillis: 30_000,
+    // A connection that died silently (a firewall dropped it) is noticed instead of waited on.
+    keepAlive: true,
     types,
   });
   // A dropped idle connection must not crash the process; the next query gets a fresh one.
   pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new PostgresTextPlugin()] });
   return {
     db,
     dialect: 'postgres',
     async ping() {
       await sql`select 1`.execute(db);
     },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max }),
     async close() {
       await db.destroy();
     },

@@ -1,18 +1,20 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, OperationNodeTransformer, SqliteDialect, sql } from 'kysely';
+import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, PrimitiveValueListNode, QueryResult, RootOperationNode, UnknownRow, ValueNode } from 'kysely';
 import type { Database, Storage } from '../database.js';
+import { NulAsReplacementCharacter } from './text.js';
 
-/** better-sqlite3 cannot bind JS booleans; SQLite stores them as 0/1. */
-class BooleansAsIntegers extends OperationNodeTransformer {
+/** better-sqlite3 cannot bind JS booleans; SQLite stores them as 0/1. NUL is handled as on PostgreSQL. */
+class BooleansAsIntegers extends NulAsReplacementCharacter {
   protected override transformValue(node: ValueNode): ValueNode {
     return typeof node.value === 'boolean' ? { ...node, value: node.value ? 1 : 0 } : super.transformValue(node);
   }
 
   protected override transformPrimitiveValueList(node: PrimitiveValueListNode): PrimitiveValueListNode {
-    return { ...node, values: node.values.map((value) => (typeof value === 'boolean' ? Number(value) : value)) };
+    const values = super.transformPrimitiveValueList(node).values;
+    return { ...node, values: values.map((value) => (typeof value === 'boolean' ? Number(value) : value)) };
   }
 }
 
@@ -51,6 +53,7 @@ export function openSqlite(path: string): Storage {
     async ping() {
       await sql`select 1`.execute(db);
     },
+    poolStats: () => null,
     async close() {
       await db.destroy();
     },

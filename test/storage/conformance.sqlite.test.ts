@@ -1,0 +1,3 @@
+import { storageConformance } from './conformance.js';
+
+storageConformance('sqlite', undefined);

@@ -1,0 +1,227 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import * as accounts from '../../src/accounts/accounts.repo.js';
+import { listAudit, recordAudit } from '../../src/audit/audit.repo.js';
+import * as sessions from '../../src/sessions/sessions.repo.js';
+import { createStorage, isUniqueViolation, violatedConstraint } from '../../src/storage/database.js';
+import type { Storage } from '../../src/storage/database.js';
+import { migrateToLatest } from '../../src/storage/migrate.js';
+import * as tokens from '../../src/tokens/tokens.repo.js';
+import { TEST_OUTPUT } from '../helpers/app.js';
+import { createTestDatabase } from '../helpers/database.js';
+import type { TestDatabase } from '../helpers/database.js';
+
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/**
+ * One conformance suite for every storage backend: the repository queries the app runs behave
+ * the same on SQLite and PostgreSQL (types that come back, uniqueness, cascades, escapes, races).
+ */
+export function storageConformance(dialect: 'sqlite' | 'postgres', adminUrl: string | undefined): void {
+  describe(`storage conformance: ${dialect}`, () => {
+    let database: TestDatabase;
+    let storage: Storage;
+    let n = 0;
+    const now = '2026-12-01T05:00:00.123Z';
+
+    async function user(name = `user${(n += 1)}`, email: string | null = null) {
+      return accounts.insertUser(storage.db, { username: name, email, role: 'user', passwordHash: '$2b$04$hash', now });
+    }
+
+    before(async () => {
+      database = await createTestDatabase(adminUrl, TEST_OUTPUT);
+      storage = await createStorage(database.url);
+      assert.equal(storage.dialect, dialect);
+      await migrateToLatest(storage);
+    });
+    after(async () => {
+      await storage.close();
+      await database.drop();
+    });
+
+    it('migrates twice without error (the second run is a no-op)', async () => {
+      const result = await migrateToLatest(storage);
+      assert.deepEqual(result.results, []);
+    });
+
+    it('gives ids as numbers and timestamps back exactly as stored (ISO 8601 UTC)', async () => {
+      const created = await user('TimeKeeper', 'Time@Example.com');
+      assert.equal(typeof created.id, 'number');
+      const found = await accounts.findUserById(storage.db, created.id);
+      assert.equal(found?.createdAt, now);
+      assert.match(found?.createdAt ?? '', ISO);
+      assert.equal(found?.username, 'TimeKeeper', 'shown as typed');
+      assert.equal(found?.email, 'Time@Example.com');
+      assert.equal(found?.disabled, false);
+    });
+
+    it('refuses a username or email that differs only in case, naming the column', async () => {
+      await user('CaseCheck', 'Case@Example.com');
+      for (const [name, email, column] of [
+        ['CASECHECK', null, 'username'],
+        ['other_case', 'case@example.COM', 'email'],
+      ] as const) {
+        const error = await user(name, email).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        assert.ok(isUniqueViolation(error), `${name} must violate a unique index`);
+        assert.ok(violatedConstraint(error).includes(column), violatedConstraint(error));
+      }
+      const taken = await accounts.usernameOrEmailTaken(storage.db, 'casecheck', 'CASE@example.com');
+      assert.deepEqual(taken, { username: true, email: true });
+    });
+
+    it('allows any number of users without an email', async () => {
+      await user(undefined, null);
+      await user(undefined, null);
+    });
+
+    it('finds a login by username or email, case-insensitively, with the hash', async () => {
+      const created = await user('LoginMe', 'login.me@example.com');
+      for (const identifier of ['loginme', 'LOGINME', 'Login.Me@Example.com']) {
+        const found = await accounts.findUserForLogin(storage.db, identifier);
+        assert.equal(found?.user.id, created.id, identifier);
+        assert.equal(found?.passwordHash, '$2b$04$hash');
+      }
+    });
+
+    it('treats % and _ in a user search as plain characters', async () => {
+      await user('pct_a');
+      await user('pctxa');
+      const underscore = await accounts.listUsers(storage.db, { q: 't_a', limit: 10, page: 1 });
+      assert.deepEqual(underscore.items.map((u) => u.username), ['pct_a']);
+      assert.equal(underscore.total, 1);
+      const percent = await accounts.listUsers(storage.db, { q: '%', limit: 10, page: 1 });
+      assert.equal(percent.total, 0);
+      const backslash = await accounts.listUsers(storage.db, { q: '\\', limit: 10, page: 1 });
+      assert.equal(backslash.total, 0);
+      const both = await accounts.listUsers(storage.db, { q: 'PCT', limit: 1, page: 2 });
+      assert.equal(both.total, 2, 'case-insensitive, counted as a number');
+      assert.equal(both.items.length, 1);
+    });
+
+    it('survives a NUL character in input: a login lookup is a miss, not an error', async () => {
+      assert.equal(await accounts.findUserForLogin(storage.db, 'nul\u0000name'), null);
+      const list = await accounts.listUsers(storage.db, { q: 'a\u0000', limit: 10, page: 1 });
+      assert.equal(list.total, 0);
+      const created = await user('nul_email', 'nul\u0000@example.com');
+      assert.equal(typeof created.id, 'number');
+    });
+
+    it('counts as numbers: active admins, deleted sessions', async () => {
+      const admin = await accounts.insertUser(storage.db, { username: `admin${(n += 1)}`, email: null, role: 'admin', passwordHash: 'x', now });
+      assert.equal(await accounts.countActiveAdmins(storage.db), 1);
+      await accounts.updateUser(storage.db, admin.id, { disabledAt: now, now });
+      assert.equal(await accounts.countActiveAdmins(storage.db), 0);
+      const owner = await user();
+      for (const persistent of [true, false]) await sessions.insertSession(storage.db, session(owner.id, persistent));
+      assert.equal(await sessions.deleteSessionsOfUser(storage.db, owner.id), 2);
+    });
+
+    it('stores booleans and gives them back as booleans', async () => {
+      const owner = await user();
+      const remembered = session(owner.id, true);
+      const forgotten = session(owner.id, false);
+      await sessions.insertSession(storage.db, remembered);
+      await sessions.insertSession(storage.db, forgotten);
+      assert.equal((await sessions.findSessionByTokenHash(storage.db, remembered.token_hash))?.persistent, true);
+      assert.equal((await sessions.findSessionByTokenHash(storage.db, forgotten.token_hash))?.persistent, false);
+      const list = await storage.db.insertInto('bucketlists').values({ owner_id: owner.id, name: 'b', created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow();
+      await storage.db.insertInto('items').values({ bucketlist_id: list.id, name: 'i', done: true, created_at: now, updated_at: now }).execute();
+      const item = await storage.db.selectFrom('items').select('done').where('bucketlist_id', '=', list.id).executeTakeFirstOrThrow();
+      assert.equal(Boolean(item.done), true);
+    });
+
+    it('upserts a password hash', async () => {
+      const owner = await user();
+      await accounts.setPasswordHash(storage.db, owner.id, 'second', now);
+      assert.equal((await accounts.findUserForLogin(storage.db, owner.username))?.passwordHash, 'second');
+    });
+
+    it('compares timestamps as instants: expired sessions are swept, live ones counted', async () => {
+      const owner = await user();
+      const live = { ...session(owner.id, false), expires_at: '2099-01-01T00:00:00.000Z', idle_expires_at: '2099-01-01T00:00:00.000Z' };
+      const dead = { ...session(owner.id, false), idle_expires_at: '2026-12-01T04:59:59.999Z' };
+      await sessions.insertSession(storage.db, live);
+      await sessions.insertSession(storage.db, dead);
+      const before = await sessions.countActiveSessions(storage.db, now);
+      assert.ok(before >= 1);
+      assert.ok((await sessions.deleteExpiredSessions(storage.db, now)) >= 1);
+      assert.equal(await sessions.findSessionByTokenHash(storage.db, dead.token_hash), null);
+      assert.ok(await sessions.findSessionByTokenHash(storage.db, live.token_hash));
+    });
+
+    it('keeps only the newest sessions of a user when trimming', async () => {
+      const owner = await user();
+      const ids: string[] = [];
+      for (let i = 0; i < 4; i += 1) {
+        const s = { ...session(owner.id, false), created_at: `2026-12-01T05:00:0${i}.000Z` };
+        ids.push(s.id);
+        await sessions.insertSession(storage.db, s);
+      }
+      await sessions.trimSessionsOfUser(storage.db, owner.id, 2);
+      const left = await storage.db.selectFrom('sessions').select('id').where('user_id', '=', owner.id).execute();
+      assert.deepEqual(left.map((r) => r.id).sort(), ids.slice(2).sort());
+    });
+
+    it('lets exactly one of many concurrent spenders spend a refresh token', async () => {
+      const owner = await user();
+      const family = randomUUID();
+      await tokens.insertFamily(storage.db, { id: family, userId: owner.id, now, expiresAt: '2099-01-01T00:00:00.000Z', ip: null, userAgent: null });
+      await tokens.insertRefreshToken(storage.db, `hash-${family}`, family, now);
+      const results = await Promise.all(Array.from({ length: 8 }, () => tokens.spendRefreshToken(storage.db, `hash-${family}`, now)));
+      assert.equal(results.filter(Boolean).length, 1);
+      assert.deepEqual(await tokens.revokeFamily(storage.db, family, 'test', now), { userId: owner.id });
+      assert.equal(await tokens.revokeFamily(storage.db, family, 'test', now), null, 'a second revoke changes nothing');
+      assert.equal((await tokens.findLoginState(storage.db, family))?.familyRevoked, true);
+    });
+
+    it('deletes everything a user owns with the user, and keeps their audit rows', async () => {
+      const owner = await user('cascade_me');
+      await sessions.insertSession(storage.db, session(owner.id, false));
+      const family = randomUUID();
+      await tokens.insertFamily(storage.db, { id: family, userId: owner.id, now, expiresAt: now, ip: null, userAgent: null });
+      await tokens.insertRefreshToken(storage.db, `hash-${family}`, family, now);
+      const list = await storage.db.insertInto('bucketlists').values({ owner_id: owner.id, name: 'b', created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow();
+      await storage.db.insertInto('items').values({ bucketlist_id: list.id, name: 'i', done: false, created_at: now, updated_at: now }).execute();
+      await recordAudit(storage.db, { event: 'signup', userId: owner.id, username: owner.username, detail: { via: 'test' } }, now);
+
+      await storage.db.deleteFrom('users').where('id', '=', owner.id).execute();
+
+      for (const [table, column] of [
+        ['sessions', 'user_id'],
+        ['password_credentials', 'user_id'],
+        ['refresh_families', 'user_id'],
+        ['bucketlists', 'owner_id'],
+      ] as const) {
+        const rows = await storage.db.selectFrom(table).select(column).where(column, '=', owner.id).execute();
+        assert.equal(rows.length, 0, table);
+      }
+      assert.equal((await storage.db.selectFrom('refresh_tokens').select('token_hash').where('family_id', '=', family).execute()).length, 0);
+      assert.equal((await storage.db.selectFrom('items').select('id').where('bucketlist_id', '=', list.id).execute()).length, 0);
+      const audit = await listAudit(storage.db, { limit: 10, page: 1, userId: owner.id });
+      assert.equal(audit.total, 1);
+      assert.equal(audit.items[0]?.username, 'cascade_me');
+      assert.deepEqual(audit.items[0]?.detail, { via: 'test' });
+    });
+
+    function session(userId: number, persistent: boolean) {
+      const id = randomUUID();
+      return {
+        id,
+        token_hash: `t-${id}`,
+        csrf_hash: `c-${id}`,
+        user_id: userId,
+        persistent,
+        created_at: now,
+        last_seen_at: now,
+        idle_expires_at: '2099-01-01T00:00:00.000Z',
+        expires_at: '2099-01-01T00:00:00.000Z',
+        ip: '203.0.113.9',
+        user_agent: 'test',
+      };
+    }
+  });
+}
