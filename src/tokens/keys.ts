@@ -6,8 +6,15 @@ import type { Db } from '../storage/database.js';
 export type SigningAlgorithm = 'EdDSA' | 'ES256';
 export const SUPPORTED_ALGORITHMS: SigningAlgorithm[] = ['EdDSA', 'ES256'];
 
-/** How often an instance re-reads the key table, so keys rotated elsewhere are picked up. */
-const RELOAD_INTERVAL_MS = 60_000;
+/**
+ * How often an instance re-reads the key table, so a key rotated elsewhere takes over signing here.
+ * Old keys verify for ACCESS_TOKEN_TTL + 60 s after a rotation; an instance that signs with the old
+ * key for up to this long afterwards still issues tokens that expire (with the 5 s verification
+ * tolerance) before that key retires.
+ */
+export const RELOAD_INTERVAL_MS = 30_000;
+/** JWKS Cache-Control max-age. Verifiers also refetch on an unknown `kid` (jose's remote key set does). */
+export const JWKS_MAX_AGE_SECONDS = 300;
 /** An unknown `kid` triggers a reload, at most this often, so junk tokens cannot hammer the database. */
 const UNKNOWN_KID_RELOAD_MS = 1_000;
 
@@ -47,9 +54,14 @@ export class KeyVault {
     if (!stored.startsWith(ENCRYPTED_PREFIX)) return stored;
     if (!this.#key) throw new Error('Signing keys are encrypted: set KEY_ENCRYPTION_SECRET to the secret they were stored with.');
     const raw = Buffer.from(stored.slice(ENCRYPTED_PREFIX.length), 'base64url');
-    const decipher = createDecipheriv('aes-256-gcm', this.#key, raw.subarray(0, 12));
-    decipher.setAuthTag(raw.subarray(12, 28));
-    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.#key, raw.subarray(0, 12));
+      decipher.setAuthTag(raw.subarray(12, 28));
+      return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+    } catch {
+      // GCM authentication failed: another secret, or the stored value was altered.
+      throw new Error('Cannot decrypt a signing key: KEY_ENCRYPTION_SECRET is not the secret it was stored with.');
+    }
   }
 }
 
@@ -116,7 +128,13 @@ export class KeyRing {
   }
 
   async #load(): Promise<void> {
-    const rows = await this.db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').execute();
+    // Retired keys stay in the table (an audit trail) but are never decrypted or loaded again.
+    const rows = await this.db
+      .selectFrom('signing_keys')
+      .selectAll()
+      .where((eb) => eb.or([eb('retire_at', 'is', null), eb('retire_at', '>', new Date(this.clock()).toISOString())]))
+      .orderBy('created_at', 'desc')
+      .execute();
     const keys: LoadedKey[] = [];
     for (const row of rows) {
       const alg = row.alg as SigningAlgorithm;

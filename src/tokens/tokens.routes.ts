@@ -1,6 +1,7 @@
 import formbody from '@fastify/formbody';
 import { Type } from 'typebox';
 import type { Static } from 'typebox';
+import type { FastifyReply } from 'fastify';
 import { verifyCredentials } from '../accounts/accounts.service.js';
 import { recordAudit } from '../audit/audit.repo.js';
 import type { AppContext } from '../context.js';
@@ -9,46 +10,80 @@ import { ipRateLimit } from '../server/plugins/rate-limit.js';
 import { requestMeta } from '../server/request-meta.js';
 import { errorResponses } from '../server/schemas.js';
 import { isoNow } from '../storage/database.js';
+import { JWKS_MAX_AGE_SECONDS } from './keys.js';
 
 const TokenPairSchema = Type.Object(
   {
-    access_token: Type.String({ description: 'JWT, verifiable with /.well-known/jwks.json' }),
-    refresh_token: Type.String({ description: 'Opaque; single use (rotates on every refresh)' }),
+    access_token: Type.String({ description: 'JWT (EdDSA or ES256, with a `kid`); send as `Authorization: Bearer …`. Verifiable with /.well-known/jwks.json.' }),
+    refresh_token: Type.String({ description: 'Opaque; trade it at /api/token/refresh. Single use: every refresh returns a new one.' }),
     token_type: Type.Literal('Bearer'),
-    expires_in: Type.Integer({ description: 'Access token lifetime in seconds' }),
+    expires_in: Type.Integer({ description: 'Access token lifetime in seconds (ACCESS_TOKEN_TTL)' }),
   },
-  { $id: 'TokenPair' },
+  { description: 'RFC 6749 token response, sent with Cache-Control: no-store.' },
 );
 
-const CredentialsBody = Type.Object({ username: Type.String({ maxLength: 1024 }), password: Type.String({ maxLength: 1024 }) });
+const CredentialsBody = Type.Object({
+  username: Type.String({ maxLength: 1024, description: 'Username or email' }),
+  password: Type.String({ maxLength: 1024 }),
+});
 const RefreshBody = Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 1024 }) });
 const RevokeBody = Type.Object({
-  token: Type.String({ minLength: 1, maxLength: 8192 }),
-  token_type_hint: Type.Optional(Type.String({ maxLength: 64 })),
+  token: Type.String({ minLength: 1, maxLength: 8192, description: 'A refresh token or an access token' }),
+  token_type_hint: Type.Optional(Type.String({ maxLength: 64, description: 'Accepted and ignored: both kinds are recognised' })),
 });
+
+const JwksSchema = Type.Object({
+  keys: Type.Array(
+    Type.Object(
+      {
+        kty: Type.String(),
+        kid: Type.String(),
+        alg: Type.String(),
+        use: Type.String(),
+        crv: Type.String(),
+        x: Type.String(),
+        y: Type.Optional(Type.String()),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+});
+
+/** RFC 6749 §5.1: token responses must not be stored by any cache. */
+function noStore(reply: FastifyReply): void {
+  reply.header('Cache-Control', 'no-store');
+  reply.header('Pragma', 'no-cache');
+}
 
 /** POST /api/token, /api/token/refresh, /api/token/revoke and the JWKS document. */
 export async function tokenRoutes(app: GatehouseApp, { ctx }: { ctx: AppContext }): Promise<void> {
-  app.addSchema(TokenPairSchema);
-  const pair = { 200: Type.Ref('TokenPair') };
+  // Inline, not app.addSchema: a schema added inside this plugin makes Fastify swap the app's
+  // non-coercing body validator for its default one here (a JSON number would pass as a string).
+  const pair = { 200: TokenPairSchema };
+  const { accessTokenTtl, refreshTokenTtl, refreshReuseGraceSeconds } = ctx.config;
 
   app.post(
     '/api/token',
     {
       config: { access: 'public', rateLimit: ipRateLimit(ctx.config) },
       schema: {
-        summary: 'Trade a username (or email) and password for an access and a refresh token',
+        summary: 'Log in as an external client: trade a username (or email) and password for tokens',
+        description:
+          `Starts a login for a client that cannot use cookies. The access token lasts ${accessTokenTtl} s; the refresh token ` +
+          `(valid up to ${refreshTokenTtl} s after this login) gets new pairs from /api/token/refresh. Unknown user, wrong ` +
+          'password and disabled user all give the same 401; failures count towards LOGIN_FAILURES_PER_ACCOUNT (then 429).',
         tags: ['tokens'],
         body: CredentialsBody,
         response: { ...pair, ...errorResponses(400, 401, 413, 415, 422, 429, 503) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const body = request.body as Static<typeof CredentialsBody>;
       const meta = requestMeta(request);
       const user = await verifyCredentials(ctx, body.username, body.password, meta);
       const tokens = await ctx.tokens.issue(user, meta);
       await recordAudit(ctx.db, { event: 'login_succeeded', userId: user.id, username: user.username, detail: { via: 'token' }, ...meta }, isoNow(ctx.clock));
+      noStore(reply);
       return tokens;
     },
   );
@@ -58,14 +93,21 @@ export async function tokenRoutes(app: GatehouseApp, { ctx }: { ctx: AppContext 
     {
       config: { access: 'public', rateLimit: ipRateLimit(ctx.config) },
       schema: {
-        summary: 'Exchange a refresh token for a new pair (the old one is spent)',
-        description: `A spent token presented again within REFRESH_REUSE_GRACE_SECONDS (default ${ctx.config.refreshReuseGraceSeconds}) gets another working pair of the same login; after that, reuse revokes the whole login.`,
+        summary: 'Exchange a refresh token for a new pair (the old refresh token is spent)',
+        description:
+          `Call it when the API answers 401 invalid_token. A spent token presented again within REFRESH_REUSE_GRACE_SECONDS ` +
+          `(${refreshReuseGraceSeconds} s) gets another working pair of the same login, so concurrent refreshes are safe; ` +
+          'after that, reuse is treated as theft: 401 and the whole login (every refresh and access token of it) is revoked.',
         tags: ['tokens'],
         body: RefreshBody,
         response: { ...pair, ...errorResponses(400, 401, 413, 415, 422, 429) },
       },
     },
-    async (request) => ctx.tokens.refresh((request.body as Static<typeof RefreshBody>).refresh_token, requestMeta(request)),
+    async (request, reply) => {
+      const tokens = await ctx.tokens.refresh((request.body as Static<typeof RefreshBody>).refresh_token, requestMeta(request));
+      noStore(reply);
+      return tokens;
+    },
   );
 
   await app.register(async (forms) => {
@@ -75,7 +117,10 @@ export async function tokenRoutes(app: GatehouseApp, { ctx }: { ctx: AppContext 
       {
         config: { access: 'public', rateLimit: ipRateLimit(ctx.config) },
         schema: {
-          summary: 'Revoke a refresh token (ends its login) or an access token (RFC 7009); JSON or form',
+          summary: 'Log an external client out: revoke a refresh or access token (RFC 7009)',
+          description:
+            'JSON or application/x-www-form-urlencoded. Either token ends the whole login it belongs to: its refresh tokens ' +
+            'and, within 1 s on every instance, its access tokens. Always 200, also for an unknown or already revoked token.',
           tags: ['tokens'],
           body: RevokeBody,
           response: { 200: Type.Object({}), ...errorResponses(400, 413, 415, 422, 429) },
@@ -92,11 +137,17 @@ export async function tokenRoutes(app: GatehouseApp, { ctx }: { ctx: AppContext 
     '/.well-known/jwks.json',
     {
       config: { access: 'public' },
-      schema: { summary: 'Public keys that verify access tokens', tags: ['tokens'] },
+      schema: {
+        summary: 'Public keys that verify access tokens (RFC 7517)',
+        description:
+          'Every key that may have signed an unexpired token. After a rotation the old key stays listed until ' +
+          'ACCESS_TOKEN_TTL + 60 s have passed. Verifiers should refetch when they meet an unknown `kid`.',
+        tags: ['tokens'],
+        response: { 200: JwksSchema },
+      },
     },
     async (_request, reply) => {
-      // Short enough that a rotated key reaches verifiers well within an access token's lifetime.
-      reply.header('Cache-Control', 'public, max-age=300, stale-while-revalidate=60');
+      reply.header('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
       return { keys: await ctx.tokens.keys.publicJwks() };
     },
   );

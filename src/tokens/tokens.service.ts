@@ -20,7 +20,8 @@ import type { LoginState } from './tokens.repo.js';
 export const LOGIN_STATE_TTL_MS = 1_000;
 const LOGIN_STATE_CACHE_MAX = 100_000;
 /** Allowed clock skew between Gatehouse and whoever checks `exp`/`iat`. */
-const CLOCK_TOLERANCE_SECONDS = 5;
+export const CLOCK_TOLERANCE_SECONDS = 5;
+const ACCESS_TOKEN_TYPE = 'at+jwt';
 
 export interface TokenPair {
   access_token: string;
@@ -143,6 +144,8 @@ export class TokenService {
       const { payload } = await jwtVerify(token, key, {
         algorithms: SUPPORTED_ALGORITHMS,
         issuer: this.#issuer,
+        // RFC 9068: only access tokens, never another kind of JWT that might one day share these keys.
+        typ: ACCESS_TOKEN_TYPE,
         ...(this.config.accessTokenAudience ? { audience: this.config.accessTokenAudience } : {}),
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
         currentDate: new Date(this.clock()),
@@ -188,7 +191,7 @@ export class TokenService {
     const key = await this.keys.signingKey();
     const iat = Math.floor(now / 1000);
     let jwt = new SignJWT({ sid: familyId })
-      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
       .setIssuer(this.#issuer)
       .setSubject(String(userId))
       .setIssuedAt(iat)
