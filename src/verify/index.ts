@@ -11,13 +11,13 @@
  *   issuer: 'https://auth.example.com',
  * });
  *
- * const token = bearerToken(request.headers.authorization);
- * try {
- *   const claims = await verifier.verify(token ?? '');
- *   // claims.sub is the user id (a string), claims.sid the login it belongs to
- * } catch (error) {
- *   if (error instanceof InvalidAccessTokenError) reply 401 with WWW-Authenticate: Bearer error="invalid_token"
- *   else reply 503: the key set could not be fetched
+ * async function userOf(authorization: string | undefined) {
+ *   try {
+ *     return await verifier.verify(bearerToken(authorization) ?? ''); // claims.sub is the user id
+ *   } catch (error) {
+ *     if (error instanceof InvalidAccessTokenError) return null; // 401, WWW-Authenticate: Bearer error="invalid_token"
+ *     throw error; // KeySetUnavailableError: Gatehouse unreachable, answer 503
+ *   }
  * }
  *
  * What it cannot know: a token stays valid here until it expires (at most ACCESS_TOKEN_TTL,
@@ -45,7 +45,7 @@ export interface VerifierOptions {
   clock?: () => number;
   /** How long fetched keys are trusted before a refetch, ms (default 10 minutes). */
   cacheMaxAgeMs?: number;
-  /** Minimum time between refetches triggered by an unknown `kid`, ms (default 30 s). */
+  /** Minimum time between refetches triggered by an unknown `kid` (a key just rotated in), ms (default 5 s). */
   cooldownMs?: number;
   /** Timeout for fetching the key set, ms (default 5 s). */
   timeoutMs?: number;
@@ -120,7 +120,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const clock = options.clock ?? Date.now;
   const keySet = createRemoteJWKSet(new URL(options.jwksUrl), {
     cacheMaxAge: options.cacheMaxAgeMs ?? 600_000,
-    cooldownDuration: options.cooldownMs ?? 30_000,
+    cooldownDuration: options.cooldownMs ?? 5_000,
     timeoutDuration: options.timeoutMs ?? 5_000,
   });
 
