@@ -4,17 +4,23 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Ajv from 'ajv';
+import type { AnySchema } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { Redis } from 'ioredis';
 import { PasswordHasher } from '../accounts/password.js';
+import { bucketlistRoutes } from '../bucketlists/bucketlists.routes.js';
 import type { Config } from '../config.js';
 import type { AppContext } from '../context.js';
 import { LocalRevocationBus } from '../events.js';
 import type { RevocationBus } from '../events.js';
+import { RedisRevocationBus } from '../events-redis.js';
+import { rateLimitStore } from '../limits/fastify-store.js';
 import { LoginThrottle } from '../limits/login-throttle.js';
 import { MemoryLimitStore } from '../limits/store.js';
 import type { LimitStore } from '../limits/store.js';
+import { RedisLimitStore } from '../limits/redis-store.js';
 import { SessionService } from '../sessions/sessions.service.js';
 import { sessionRoutes } from '../sessions/sessions.routes.js';
 import type { Storage } from '../storage/database.js';
@@ -28,6 +34,7 @@ import { renderAuthPage } from './pages/auth-pages.js';
 import type { AuthPageKind } from './pages/auth-pages.js';
 import { pageRoutes, renderNotFoundPage, sendHtml } from './pages/pages.routes.js';
 import { authPlugin } from './plugins/auth.js';
+import { metricsPlugin } from './plugins/metrics.js';
 import { AdminUserSchema, ErrorSchema, UserSchema } from './schemas.js';
 
 export type GatehouseApp = FastifyInstance;
@@ -48,8 +55,15 @@ export interface AppDependencies {
   clock?: () => number;
   limitStore?: LimitStore;
   bus?: RevocationBus;
+  /**
+   * REDIS_URL's client (runtime.ts creates and closes it). With it, and unless limitStore/bus are
+   * given, rate limits are counted in Redis and revocations broadcast to every instance.
+   */
+  redis?: Redis;
   /** Fastify logger options, or false to silence. Defaults to pino at LOG_LEVEL with secrets redacted. */
   logger?: FastifyServerOptions['logger'];
+  /** The web app's build (`vite build` output); web/dist by default. */
+  webDistDir?: string;
 }
 
 /** Everything a log line must never show. */
@@ -84,8 +98,9 @@ class OneLinePerRequest extends LogController {
 
 function createContext(config: Readonly<Config>, deps: AppDependencies, log: FastifyInstance['log']): AppContext {
   const clock = deps.clock ?? Date.now;
-  const bus = deps.bus ?? new LocalRevocationBus();
-  const limitStore = deps.limitStore ?? new MemoryLimitStore(clock);
+  const { redis } = deps;
+  const bus = deps.bus ?? (redis ? new RedisRevocationBus(redis, `${config.redisPrefix}revocations`, log) : new LocalRevocationBus());
+  const limitStore = deps.limitStore ?? (redis ? new RedisLimitStore(redis, `${config.redisPrefix}limit:`, log, clock) : new MemoryLimitStore(clock));
   const db = deps.storage.db;
   const keys = new KeyRing(db, new KeyVault(config.keyEncryptionSecret), clock);
   return {
@@ -110,7 +125,7 @@ function validatorCompiler() {
   const textAjv = new Ajv.default({ ...options, coerceTypes: 'array' });
   addFormats.default(bodyAjv);
   addFormats.default(textAjv);
-  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema);
+  return ({ schema, httpPart }: { schema: AnySchema; httpPart?: string }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema);
 }
 
 function isFormPost(request: FastifyRequest): boolean {
@@ -150,7 +165,11 @@ function renderFormError(ctx: AppContext, page: AuthPageKind, error: FastifyErro
  * @example const app = await buildApp(loadConfig(), { storage }); await app.ready();
  */
 export async function buildApp(config: Readonly<Config>, deps: AppDependencies): Promise<GatehouseApp> {
+  const compileValidator = validatorCompiler();
   const app = Fastify({
+    // A factory, not setValidatorCompiler(): Fastify rebuilds the validator of any plugin that calls
+    // addSchema from the factory, which would otherwise be its default (coercing) Ajv there.
+    schemaController: { compilersFactory: { buildValidator: () => compileValidator } },
     logger: deps.logger ?? loggerOptions(config),
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
@@ -163,7 +182,6 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
   });
   const ctx = createContext(config, deps, app.log);
   app.decorate('ctx', ctx);
-  app.setValidatorCompiler(validatorCompiler());
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const page = request.routeOptions.config?.formPage;
@@ -216,7 +234,9 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
       },
     });
   }
-  await app.register(rateLimit, { global: false });
+  // One counter store for the per-IP limit and the login throttle: Redis (shared) or memory.
+  await app.register(rateLimit, { global: false, store: rateLimitStore(ctx.limitStore, ctx.clock) });
+  await app.register(metricsPlugin, { ctx });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -242,12 +262,18 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
   await app.register(healthRoutes, { ctx });
   await app.register(sessionRoutes, { ctx });
   await app.register(tokenRoutes, { ctx });
-  await app.register(pageRoutes, { ctx });
+  await app.register(bucketlistRoutes, { ctx });
+  await app.register(pageRoutes, { ctx, webDistDir: deps.webDistDir });
 
   app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
   app.addHook('onReady', async () => {
     await ctx.tokens.keys.init(config.jwtAlgorithm, config.accessTokenTtl + 60);
+    if (deps.redis) {
+      await deps.redis.ping().catch((error: unknown) => {
+        app.log.warn({ err: error }, 'Redis is not reachable: rate limits count per instance and revocations stay local until it is');
+      });
+    }
   });
   const sweep = setInterval(() => {
     ctx.sessions.deleteExpired().catch((error: unknown) => app.log.warn({ err: error }, 'session sweep failed'));
