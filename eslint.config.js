@@ -13,4 +13,24 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // The web app (web/, React + Vite) runs in the browser. TypeScript (web/tsconfig.json, lib DOM)
+  // already reports unknown names in .ts/.tsx, so these globals matter only to plain JS there.
+  {
+    files: ['web/**/*.{ts,tsx,js,jsx}'],
+    languageOptions: {
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        navigator: 'readonly',
+        location: 'readonly',
+        history: 'readonly',
+        fetch: 'readonly',
+        FormData: 'readonly',
+        URLSearchParams: 'readonly',
+        AbortController: 'readonly',
+        DOMException: 'readonly',
+        HTMLElement: 'readonly',
+      },
+    },
+  },
 );

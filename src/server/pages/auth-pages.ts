@@ -20,55 +20,86 @@ const FIELD_LABELS: Record<string, string> = {
   email: 'Email',
   password: 'Password',
   password_confirmation: 'Confirm password',
+  remember: 'Keep me signed in',
 };
 
-function field(
-  name: string,
-  options: { type: string; label: string; autocomplete: string; value?: string | undefined; required?: boolean; hint?: string; error?: string | undefined },
-): string {
+interface FieldOptions {
+  type: string;
+  label: string;
+  autocomplete: string;
+  value?: string | undefined;
+  required?: boolean;
+  hint?: string;
+  error?: string | undefined;
+  /** Extra attributes, already safe (constants only). */
+  extra?: string;
+}
+
+/**
+ * One labelled input. Hint and error are tied to it with aria-describedby; the error comes
+ * before the input so a screen reader reading down meets it first.
+ */
+function field(name: string, options: FieldOptions): string {
   const id = `field-${name}`;
   const described = [options.hint ? `${id}-hint` : '', options.error ? `${id}-error` : ''].filter(Boolean).join(' ');
   return `
       <div class="field${options.error ? ' field--invalid' : ''}">
         <label for="${id}">${escapeHtml(options.label)}${options.required ? '' : ' <span class="optional">(optional)</span>'}</label>
         ${options.hint ? `<p class="hint" id="${id}-hint">${escapeHtml(options.hint)}</p>` : ''}
-        ${options.error ? `<p class="field-error" id="${id}-error">${escapeHtml(options.error)}</p>` : ''}
+        ${options.error ? `<p class="field-error" id="${id}-error"><span class="visually-hidden">Error: </span>${escapeHtml(options.error)}</p>` : ''}
         <input id="${id}" name="${name}" type="${options.type}" autocomplete="${options.autocomplete}"${
           options.value !== undefined ? ` value="${escapeHtml(options.value)}"` : ''
-        }${options.required ? ' required' : ''}${options.error ? ' aria-invalid="true"' : ''}${described ? ` aria-describedby="${described}"` : ''}>
+        }${options.required ? ' required' : ''}${options.error ? ' aria-invalid="true"' : ''}${described ? ` aria-describedby="${described}"` : ''}${options.extra ? ` ${options.extra}` : ''}>
       </div>`;
 }
 
+function hasErrors(state: AuthPageState): boolean {
+  return Boolean(state.error) || Object.keys(state.fields ?? {}).length > 0;
+}
+
+/**
+ * The error summary at the top: focused on load (autofocus works without JavaScript), so
+ * keyboard and screen-reader users start at the problem; each field error links to its field.
+ */
 function errorSummary(state: AuthPageState): string {
-  const fieldEntries = Object.entries(state.fields ?? {});
-  if (!state.error && fieldEntries.length === 0) return '';
-  const items = fieldEntries
+  if (!hasErrors(state)) return '';
+  const items = Object.entries(state.fields ?? {})
     .map(([name, message]) => `<li><a href="#field-${escapeHtml(name)}">${escapeHtml(FIELD_LABELS[name] ?? name)}: ${escapeHtml(message)}</a></li>`)
     .join('');
   return `
-      <div class="error-summary" role="alert" tabindex="-1" id="error-summary">
-        <h2>There is a problem</h2>
-        ${state.error ? `<p>${escapeHtml(state.error)}</p>` : ''}
-        ${items ? `<ul>${items}</ul>` : ''}
-      </div>`;
+    <div class="error-summary" role="alert" aria-labelledby="error-summary-title" tabindex="-1" id="error-summary" autofocus>
+      <h2 id="error-summary-title">There is a problem</h2>
+      ${state.error ? `<p>${escapeHtml(state.error)}</p>` : ''}
+      ${items ? `<ul>${items}</ul>` : ''}
+    </div>`;
 }
 
-/** The whole HTML document for /login or /signup. Works without JavaScript. */
+/** The whole HTML document for /login or /signup. Works without JavaScript (there is none). */
 export function renderAuthPage(kind: AuthPageKind, state: AuthPageState): string {
   const title = kind === 'login' ? 'Log in' : 'Create an account';
   const fields = state.fields ?? {};
-  const nextQuery = state.next ? `?next=${encodeURIComponent(state.next)}` : '';
+  const nextQuery = state.next && state.next !== '/' ? `?next=${encodeURIComponent(state.next)}` : '';
+  const usernameExtra = 'autocapitalize="none" spellcheck="false"';
   const body =
     kind === 'login'
-      ? `${field('username', { type: 'text', label: 'Username or email', autocomplete: 'username', value: state.username, required: true, error: fields.username })}
+      ? `${field('username', { type: 'text', label: 'Username or email', autocomplete: 'username', value: state.username, required: true, error: fields.username, extra: usernameExtra })}
       ${field('password', { type: 'password', label: 'Password', autocomplete: 'current-password', required: true, error: fields.password })}
       <div class="field field--checkbox">
         <input id="field-remember" name="remember" type="checkbox" value="on"${state.remember ? ' checked' : ''}>
         <label for="field-remember">Keep me signed in</label>
       </div>`
-      : `${field('username', { type: 'text', label: 'Username', autocomplete: 'username', value: state.username, required: true, hint: '3–32 characters: letters, digits, "_", "." or "-".', error: fields.username })}
-      ${field('email', { type: 'email', label: 'Email', autocomplete: 'email', value: state.email, error: fields.email })}
-      ${field('password', { type: 'password', label: 'Password', autocomplete: 'new-password', required: true, hint: 'At least 8 characters. Avoid common passwords.', error: fields.password })}
+      : `${field('username', {
+          type: 'text',
+          label: 'Username',
+          autocomplete: 'username',
+          value: state.username,
+          required: true,
+          hint: '3–32 characters: letters, digits, "_", "." or "-".',
+          error: fields.username,
+          extra: usernameExtra,
+        })}
+      ${field('email', { type: 'email', label: 'Email', autocomplete: 'email', value: state.email, error: fields.email, extra: 'spellcheck="false"' })}
+      ${field('password', { type: 'password', label: 'Password', autocomplete: 'new-password', required: true, hint: '8 to 72 characters. Avoid common passwords.', error: fields.password })}
       ${field('password_confirmation', { type: 'password', label: 'Confirm password', autocomplete: 'new-password', required: true, error: fields.password_confirmation })}`;
   const other =
     kind === 'login'
@@ -79,10 +110,13 @@ export function renderAuthPage(kind: AuthPageKind, state: AuthPageState): string
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>${title} · Gatehouse</title>
+  <meta name="color-scheme" content="light">
+  <link rel="icon" href="data:,">
+  <title>${hasErrors(state) ? 'Error: ' : ''}${title} · Gatehouse</title>
   <link rel="stylesheet" href="/auth.css">
 </head>
 <body>
+  <header class="site-header"><p class="brand">Gatehouse</p></header>
   <main class="auth">
     <h1>${title}</h1>
     ${state.notice ? `<p class="notice" role="status">${escapeHtml(state.notice)}</p>` : ''}

@@ -1,0 +1,44 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './app/App';
+import { SessionContext } from './features/auth/session';
+import { readBootstrap } from './lib/bootstrap';
+import type { User } from './lib/types';
+import './styles.css';
+
+/**
+ * The server already sent this page with the greeting written in and the user as JSON; the app
+ * takes the page over from here. Under the Vite dev server there is no such data: ask /api/me,
+ * and send a visitor without a session to the login page, as the server would.
+ */
+async function currentUser(): Promise<User | null> {
+  const { user } = readBootstrap();
+  if (user) return user;
+  const response = await fetch('/api/me', { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+  if (response.status === 401) {
+    const here = window.location.pathname + window.location.search;
+    window.location.assign(here === '/' ? '/login' : `/login?next=${encodeURIComponent(here)}`);
+    return null;
+  }
+  if (!response.ok) throw new Error(`GET /api/me: ${response.status}`);
+  return (await response.json()) as User;
+}
+
+const container = document.getElementById('root');
+if (container) {
+  currentUser().then(
+    (user) => {
+      if (!user) return;
+      createRoot(container).render(
+        <StrictMode>
+          <SessionContext.Provider value={user}>
+            <App />
+          </SessionContext.Provider>
+        </StrictMode>,
+      );
+    },
+    () => {
+      // Keep the server-rendered page: it works without the app.
+    },
+  );
+}
