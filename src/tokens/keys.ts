@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from 'jose';
 import type { CryptoKey, JWK } from 'jose';
+import { PostgresAdapter, sql } from 'kysely';
 import type { Db } from '../storage/database.js';
 
 export type SigningAlgorithm = 'EdDSA' | 'ES256';
@@ -27,6 +28,8 @@ interface LoadedKey {
   createdAt: string;
   supersededAt: string | null;
   retireAt: string | null;
+  /** `retireAt` as ms since the epoch; Infinity while the key has no successor. */
+  retireAtMs: number;
 }
 
 const ENCRYPTED_PREFIX = 'enc:v1:';
@@ -69,7 +72,7 @@ export class KeyVault {
 export async function rotateSigningKey(
   db: Db,
   vault: KeyVault,
-  options: { alg: SigningAlgorithm; now: number; verifyOldKeysForSeconds: number },
+  options: { alg: SigningAlgorithm; now: number; verifyOldKeysForSeconds: number; onlyIfNone?: boolean },
 ): Promise<string> {
   const { publicKey, privateKey } = await generateKeyPair(options.alg, { extractable: true, ...(options.alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
   const publicJwk = await exportJWK(publicKey);
@@ -77,7 +80,14 @@ export async function rotateSigningKey(
   const kid = await calculateJwkThumbprint(publicJwk);
   const nowIso = new Date(options.now).toISOString();
   const retireAt = new Date(options.now + options.verifyOldKeysForSeconds * 1000).toISOString();
-  await db.transaction().execute(async (trx) => {
+  return db.transaction().execute(async (trx) => {
+    // Instances starting together on an empty PostgreSQL database must not each create a first
+    // key (each would publish only its own for a minute). SQLite: `serve` makes it before forking.
+    if (trx.getExecutor().adapter instanceof PostgresAdapter) await sql`lock table signing_keys in share row exclusive mode`.execute(trx);
+    if (options.onlyIfNone) {
+      const existing = await trx.selectFrom('signing_keys').select('kid').orderBy('created_at', 'desc').executeTakeFirst();
+      if (existing) return existing.kid;
+    }
     await trx.updateTable('signing_keys').set({ superseded_at: nowIso, retire_at: retireAt }).where('superseded_at', 'is', null).execute();
     await trx
       .insertInto('signing_keys')
@@ -91,8 +101,8 @@ export async function rotateSigningKey(
         retire_at: null,
       })
       .execute();
+    return kid;
   });
-  return kid;
 }
 
 /**
@@ -115,7 +125,7 @@ export class KeyRing {
   async init(alg: SigningAlgorithm, verifyOldKeysForSeconds: number): Promise<void> {
     await this.reload();
     if (this.#keys.length === 0) {
-      await rotateSigningKey(this.db, this.vault, { alg, now: this.clock(), verifyOldKeysForSeconds });
+      await rotateSigningKey(this.db, this.vault, { alg, now: this.clock(), verifyOldKeysForSeconds, onlyIfNone: true });
       await this.reload();
     }
   }
@@ -148,6 +158,7 @@ export class KeyRing {
         createdAt: row.created_at,
         supersededAt: row.superseded_at,
         retireAt: row.retire_at,
+        retireAtMs: row.retire_at === null ? Infinity : Date.parse(row.retire_at),
       });
     }
     this.#keys = keys;
@@ -160,7 +171,7 @@ export class KeyRing {
 
   #live(): LoadedKey[] {
     const now = this.clock();
-    return this.#keys.filter((key) => key.retireAt === null || Date.parse(key.retireAt) > now);
+    return this.#keys.filter((key) => key.retireAtMs > now);
   }
 
   async signingKey(): Promise<LoadedKey> {
@@ -180,6 +191,13 @@ export class KeyRing {
       key = this.#live().find((k) => k.kid === kid);
     }
     return key && key.alg === alg ? key.publicKey : null;
+  }
+
+  /** Whether a key still verifies (known here and not retired); no reload, for the hot path. */
+  isLive(kid: string): boolean {
+    const now = this.clock();
+    for (const key of this.#keys) if (key.kid === kid) return key.retireAtMs > now;
+    return false;
   }
 
   /** Public keys for the JWKS document. */
