@@ -12,6 +12,8 @@ export interface Config {
   publicUrl: string;
   databaseUrl: string;
   redisUrl: string | null;
+  /** Prefix of every Redis key and channel, so several deployments (or test runs) can share one Redis. */
+  redisPrefix: string;
   bcryptCost: number;
   /** How many bcrypt hashes run at once (each on a libuv thread). */
   hashConcurrency: number;
@@ -40,6 +42,8 @@ export interface Config {
   /** Secret from which the key that encrypts signing keys at rest is derived. */
   keyEncryptionSecret: string | null;
   metricsToken: string | null;
+  /** A separate listener for GET /metrics (no token needed there); null: none. */
+  metricsPort: number | null;
   dbPoolSize: number;
   dbStatementTimeoutMs: number;
 }
@@ -105,6 +109,32 @@ function databaseUrl(env: Env): string {
   const raw = read(env, 'DATABASE_URL') ?? 'sqlite:./data/gatehouse.db';
   if (/^sqlite:.+/.test(raw) || /^postgres(ql)?:\/\/.+/.test(raw)) return raw;
   throw new ConfigError('DATABASE_URL', 'must start with sqlite: or postgres:// (or postgresql://)');
+}
+
+function redisUrl(env: Env): string | null {
+  const raw = read(env, 'REDIS_URL');
+  if (raw === undefined) return null;
+  if (!/^rediss?:\/\/.+/.test(raw)) throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://');
+  return raw;
+}
+
+function redisPrefix(env: Env): string {
+  const raw = read(env, 'REDIS_PREFIX') ?? 'gatehouse:';
+  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(raw)) throw new ConfigError('REDIS_PREFIX', 'must be 1–64 characters: letters, digits, ":", "_", "." or "-"');
+  return raw;
+}
+
+function metricsPort(env: Env, port: number): number | null {
+  if (read(env, 'METRICS_PORT') === undefined) return null;
+  const value = integer(env, 'METRICS_PORT', 0, 1, 65535);
+  if (value === port) throw new ConfigError('METRICS_PORT', `must differ from PORT (${port})`);
+  return value;
+}
+
+function metricsToken(env: Env): string | null {
+  const raw = read(env, 'METRICS_TOKEN');
+  if (raw !== undefined && raw.length < 16) throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
+  return raw ?? null;
 }
 
 function trustProxy(env: Env): boolean | string {
@@ -175,7 +205,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     host,
     publicUrl,
     databaseUrl: databaseUrl(env),
-    redisUrl: read(env, 'REDIS_URL') ?? null,
+    redisUrl: redisUrl(env),
+    redisPrefix: redisPrefix(env),
     bcryptCost: integer(env, 'BCRYPT_COST', 12, 4, 15),
     hashConcurrency: integer(env, 'HASH_CONCURRENCY', cores, 1, 64),
     hashQueueMax: integer(env, 'HASH_QUEUE_MAX', 32 * cores, 0, 100_000),
@@ -199,7 +230,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     rateLimitPerIp: integer(env, 'RATE_LIMIT_PER_IP', 60, 1, 1_000_000),
     bodyLimit: integer(env, 'BODY_LIMIT', 64 * 1024, 1024, 10 * 1024 * 1024),
     keyEncryptionSecret,
-    metricsToken: read(env, 'METRICS_TOKEN') ?? null,
+    metricsToken: metricsToken(env),
+    metricsPort: metricsPort(env, port),
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 1000),
     dbStatementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
   });

@@ -1,6 +1,10 @@
+import cluster from 'node:cluster';
+import { Redis } from 'ioredis';
+import { AggregatorRegistry } from 'prom-client';
 import type { Config } from './config.js';
 import { buildApp } from './server/app.js';
-import type { GatehouseApp } from './server/app.js';
+import type { AppDependencies, GatehouseApp } from './server/app.js';
+import { startMetricsServer } from './server/plugins/metrics.js';
 import { createStorage } from './storage/database.js';
 import type { Storage } from './storage/database.js';
 import { migrateToLatest } from './storage/migrate.js';
@@ -17,11 +21,69 @@ export async function openStorage(config: Readonly<Config>): Promise<Storage> {
   return storage;
 }
 
-/** Storage, migrations and the app, ready to listen: what `serve` and the tests that start a server share. */
-export async function startServer(config: Readonly<Config>): Promise<{ app: GatehouseApp; storage: Storage; address: string }> {
+/**
+ * REDIS_URL's client, tuned to fail fast rather than wait: no offline queue (a command while
+ * disconnected fails at once), short connect and command timeouts, reconnection in the background.
+ * Callers (RedisLimitStore, RedisRevocationBus) treat every failure as "Redis down" and fall back.
+ */
+export function connectRedis(url: string): Redis {
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    connectTimeout: 1_000,
+    commandTimeout: 500,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+    // Connection errors are reported by the stores that use the client (with a rate-limited warning).
+    lazyConnect: false,
+  });
+  redis.on('error', () => {});
+  return redis;
+}
+
+/**
+ * Storage, migrations, Redis (when configured) and the app: what `serve` and the tests that
+ * start a real server share. Closing the app closes the database and Redis connections.
+ */
+export async function createApp(config: Readonly<Config>, deps: Partial<AppDependencies> = {}): Promise<{ app: GatehouseApp; storage: Storage }> {
   const storage = await openStorage(config);
-  const app = await buildApp(config, { storage });
-  app.addHook('onClose', async () => storage.close());
+  const redis = config.redisUrl && !deps.redis ? connectRedis(config.redisUrl) : undefined;
+  let app: GatehouseApp;
+  try {
+    app = await buildApp(config, { storage, ...(redis ? { redis } : {}), ...deps });
+  } catch (error) {
+    redis?.disconnect();
+    await storage.close();
+    throw error;
+  }
+  app.addHook('onClose', async () => {
+    await storage.close();
+    if (redis) await redis.quit().catch(() => redis.disconnect());
+  });
+  return { app, storage };
+}
+
+/**
+ * Listen on PORT (and on METRICS_PORT when set, unless this is a cluster worker: the primary
+ * serves the workers' metrics added up).
+ */
+export async function startServer(config: Readonly<Config>): Promise<{ app: GatehouseApp; storage: Storage; address: string }> {
+  const { app, storage } = await createApp(config);
+  if (cluster.isWorker) {
+    // The primary asks every worker for its registry and serves the sum (see serveClusterMetrics).
+    AggregatorRegistry.setRegistries([app.metrics]);
+    new AggregatorRegistry();
+  } else if (config.metricsPort !== null) {
+    const metrics = await startMetricsServer(config.metricsPort, config.host, async () => ({ contentType: app.metrics.contentType, body: await app.metrics.metrics() }));
+    app.addHook('onClose', metrics.close);
+  }
   const address = await app.listen({ port: config.port, host: config.host });
   return { app, storage, address };
+}
+
+/** In a cluster primary: METRICS_PORT serves every worker's metrics, added up (gauges of shared state are not summed). */
+export async function serveClusterMetrics(config: Readonly<Config>): Promise<(() => Promise<void>) | null> {
+  if (config.metricsPort === null) return null;
+  const aggregator = new AggregatorRegistry();
+  const metrics = await startMetricsServer(config.metricsPort, config.host, async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }));
+  return metrics.close;
 }

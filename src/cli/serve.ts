@@ -1,7 +1,9 @@
 import cluster from 'node:cluster';
 import type { Config } from '../config.js';
-import { openStorage, startServer } from '../runtime.js';
+import { openStorage, serveClusterMetrics, startServer } from '../runtime.js';
 import { KeyRing, KeyVault } from '../tokens/keys.js';
+
+const CRASH_LOOP_WINDOW_MS = 30_000;
 
 /**
  * Serve with `config.workers` processes sharing one port (node:cluster). The primary migrates and
@@ -19,23 +21,38 @@ export async function serve(config: Readonly<Config>): Promise<void> {
   await new KeyRing(storage.db, new KeyVault(config.keyEncryptionSecret), Date.now).init(config.jwtAlgorithm, config.accessTokenTtl + 60);
   await storage.close();
 
+  const closeMetrics = await serveClusterMetrics(config);
   let stopping = false;
+  let exitCode = 0;
+  const recentExits: number[] = [];
   for (let i = 0; i < config.workers; i += 1) cluster.fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
       return;
     }
     process.stderr.write(`gatehouse: worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
+    // Workers that die as fast as they start (a port in use, a database that refuses) are not restarted forever.
+    const now = Date.now();
+    recentExits.push(now);
+    while (recentExits.length > 0 && now - (recentExits[0] ?? now) > CRASH_LOOP_WINDOW_MS) recentExits.shift();
+    if (recentExits.length > config.workers * 3) {
+      process.stderr.write(`gatehouse: workers keep exiting (${recentExits.length} in ${CRASH_LOOP_WINDOW_MS / 1000} s); stopping\n`);
+      stop(1);
+      return;
+    }
     cluster.fork();
   });
-  const stop = () => {
+  const stop = (code = 0) => {
     stopping = true;
+    exitCode = code;
+    void closeMetrics?.();
+    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
     setTimeout(() => process.exit(1), 15_000).unref();
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.once('SIGTERM', () => stop());
+  process.once('SIGINT', () => stop());
 }
 
 /** Stop accepting, let in-flight requests finish (up to 10 s), close the database, exit. */

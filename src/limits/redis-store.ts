@@ -1,0 +1,117 @@
+import type { Redis } from 'ioredis';
+import type { LimitStore } from './store.js';
+import { MemoryLimitStore } from './store.js';
+
+/** Add one; a new key (or one without expiry) starts a window. Returns [count, milliseconds left]. */
+const INCREMENT = `
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}`;
+
+/** [count, milliseconds left], or nothing when the key is absent. */
+const READ = `
+local count = redis.call('GET', KEYS[1])
+if not count then return nil end
+return {tonumber(count), redis.call('PTTL', KEYS[1])}`;
+
+/** How often the "Redis unavailable" warning may repeat while Redis stays down. */
+const WARN_INTERVAL_MS = 60_000;
+
+export interface LimitStoreLog {
+  warn(details: object, message: string): void;
+  info(details: object, message: string): void;
+}
+
+/**
+ * Counters shared by every instance through Redis, so N instances allow what one would.
+ * Redis down (or slow beyond the command timeout) is never an error for the caller: each call
+ * falls back to this process's own memory counters (per-instance limits) and a warning is
+ * logged; calls go back to Redis as soon as it answers again.
+ */
+export class RedisLimitStore implements LimitStore {
+  readonly #fallback: MemoryLimitStore;
+  #degradedSince: number | null = null;
+  #lastWarning = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly log: LimitStoreLog,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.#fallback = new MemoryLimitStore(clock);
+  }
+
+  /** True while calls are being answered from memory because Redis failed. */
+  get degraded(): boolean {
+    return this.#degradedSince !== null;
+  }
+
+  async increment(key: string, windowMs: number): Promise<{ count: number; resetAt: number }> {
+    return this.#attempt(
+      async () => {
+        const [count, ttl] = (await this.redis.eval(INCREMENT, 1, this.prefix + key, String(Math.max(1, Math.ceil(windowMs))))) as [number, number];
+        return { count: Number(count), resetAt: this.clock() + Number(ttl) };
+      },
+      () => this.#fallback.increment(key, windowMs),
+    );
+  }
+
+  async get(key: string): Promise<{ count: number; resetAt: number } | null> {
+    return this.#attempt(
+      async () => {
+        const found = (await this.redis.eval(READ, 1, this.prefix + key)) as [number, number] | null;
+        if (!found) return null;
+        const ttl = Number(found[1]);
+        // -1: no expiry (set by something else); treat as a fresh minute rather than forever.
+        return { count: Number(found[0]), resetAt: this.clock() + (ttl >= 0 ? ttl : 60_000) };
+      },
+      () => this.#fallback.get(key),
+    );
+  }
+
+  async set(key: string, count: number, resetAt: number): Promise<void> {
+    const ms = Math.ceil(resetAt - this.clock());
+    await this.#attempt(
+      async () => {
+        if (ms <= 0) await this.redis.del(this.prefix + key);
+        else await this.redis.set(this.prefix + key, String(count), 'PX', ms);
+      },
+      () => this.#fallback.set(key, count, resetAt),
+    );
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#attempt(
+      async () => {
+        await this.redis.del(this.prefix + key);
+      },
+      () => this.#fallback.delete(key),
+    );
+    // Counts kept in memory during an outage must not outlive a reset either.
+    await this.#fallback.delete(key);
+  }
+
+  async #attempt<T>(viaRedis: () => Promise<T>, viaMemory: () => Promise<T>): Promise<T> {
+    try {
+      const result = await viaRedis();
+      if (this.#degradedSince !== null) {
+        this.log.info({ downForMs: this.clock() - this.#degradedSince }, 'Redis answers again: rate limits are shared across instances again');
+        this.#degradedSince = null;
+      }
+      return result;
+    } catch (error) {
+      const now = this.clock();
+      this.#degradedSince ??= now;
+      if (now - this.#lastWarning >= WARN_INTERVAL_MS) {
+        this.#lastWarning = now;
+        this.log.warn({ err: error }, 'Redis unavailable: rate limits fall back to per-instance memory counters');
+      }
+      return viaMemory();
+    }
+  }
+}
