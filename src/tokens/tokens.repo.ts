@@ -122,3 +122,26 @@ export async function findLoginState(db: Db, familyId: string): Promise<LoginSta
     },
   };
 }
+
+/**
+ * Housekeeping: logins that expired or were revoked before `before`, and tokens spent before it.
+ * Refusal does not depend on these rows (an unknown token or login is refused too); only the
+ * theft alarm for a very old spent token is given up.
+ */
+export async function deleteStale(db: Db, now: string, before: string): Promise<{ families: number; tokens: number }> {
+  return db.transaction().execute(async (trx) => {
+    const stale = trx
+      .selectFrom('refresh_families')
+      .select('id')
+      .where((eb) => eb.or([eb('expires_at', '<=', now), eb('revoked_at', '<=', before)]));
+    const tokens = await trx
+      .deleteFrom('refresh_tokens')
+      .where((eb) => eb.or([eb('family_id', 'in', stale), eb('spent_at', '<=', before)]))
+      .executeTakeFirst();
+    const families = await trx
+      .deleteFrom('refresh_families')
+      .where((eb) => eb.or([eb('expires_at', '<=', now), eb('revoked_at', '<=', before)]))
+      .executeTakeFirst();
+    return { families: Number(families.numDeletedRows), tokens: Number(tokens.numDeletedRows) };
+  });
+}

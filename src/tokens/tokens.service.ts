@@ -26,6 +26,8 @@ const LOGIN_STATE_CACHE_MAX = 100_000;
  * still consulted on every request.
  */
 const VERIFIED_CACHE_MAX = 10_000;
+/** Revoked logins and spent refresh tokens are kept this long (for support questions and the reuse alarm). */
+const STALE_AFTER_MS = 24 * 3600 * 1000;
 /** Allowed clock skew between Gatehouse and whoever checks `exp`/`iat`. */
 export const CLOCK_TOLERANCE_SECONDS = 5;
 const ACCESS_TOKEN_TYPE = 'at+jwt';
@@ -134,6 +136,15 @@ export class TokenService {
   async revokeAllForUser(userId: number, reason: string): Promise<void> {
     await repo.revokeFamiliesOfUser(this.db, userId, reason, new Date(this.clock()).toISOString());
     await this.bus.publish({ kind: 'user', userId });
+  }
+
+  /**
+   * Delete expired logins, logins revoked over a day ago and refresh tokens spent over a day ago.
+   * Meant for the same periodic sweep as expired sessions.
+   */
+  async deleteExpired(): Promise<{ families: number; tokens: number }> {
+    const now = this.clock();
+    return repo.deleteStale(this.db, new Date(now).toISOString(), new Date(now - STALE_AFTER_MS).toISOString());
   }
 
   /** The principal behind a bearer token, or null for anything not currently valid. */

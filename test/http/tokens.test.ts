@@ -680,3 +680,32 @@ describe('revocation reaches cached token state within 1 s on every instance', (
     assert.equal((await me(server, pair.access_token)).status, 200, 'an unknown kid makes this instance reload');
   });
 });
+
+describe('housekeeping of refresh tokens', () => {
+  let server: TestServer;
+  let clock: FakeClock;
+  before(async () => {
+    clock = fakeClock();
+    server = await startTestServer({ REFRESH_TOKEN_TTL: String(3 * 24 * 3600) }, { clock });
+  });
+  after(async () => server.close());
+
+  it('deleteExpired drops expired logins, logins revoked over a day ago and tokens spent over a day ago', async () => {
+    const user = await newUser(server);
+    const expiring = await tokensFor(server, user.username);
+    const revoked = await tokensFor(server, user.username);
+    assert.equal((await revoke(server, revoked.refresh_token)).status, 200);
+    clock.advance(2 * 24 * 3600 * 1000);
+    const live = await tokensFor(server, user.username);
+    const liveNext = (await refresh(server, live.refresh_token)).body;
+    clock.advance(24 * 3600 * 1000 + 1000);
+    assertInvalidToken(await refresh(server, expiring.refresh_token), 'the first login is past REFRESH_TOKEN_TTL');
+
+    const removed = await server.ctx.tokens.deleteExpired();
+    assert.deepEqual(removed, { families: 2, tokens: 3 });
+    const families = await server.ctx.db.selectFrom('refresh_families').select('id').execute();
+    assert.deepEqual(families.map((f) => f.id), [claimsOf(live.access_token).sid]);
+    assert.equal((await refresh(server, liveNext.refresh_token)).status, 200, 'the living login is untouched');
+    assertInvalidToken(await refresh(server, live.refresh_token), 'a pruned spent token is refused as unknown');
+  });
+});
