@@ -57,8 +57,6 @@ function noStore(reply: FastifyReply): void {
 
 /** POST /api/token, /api/token/refresh, /api/token/revoke and the JWKS document. */
 export async function tokenRoutes(app: GatehouseApp, { ctx }: { ctx: AppContext }): Promise<void> {
-  // Inline, not app.addSchema: a schema added inside this plugin makes Fastify swap the app's
-  // non-coercing body validator for its default one here (a JSON number would pass as a string).
   const pair = { 200: TokenPairSchema };
   const { accessTokenTtl, refreshTokenTtl, refreshReuseGraceSeconds } = ctx.config;
 
