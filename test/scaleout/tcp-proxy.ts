@@ -10,6 +10,7 @@ import type { Server, Socket } from 'node:net';
 export class TcpProxy {
   #server: Server | null = null;
   readonly #sockets = new Set<Socket>();
+  readonly #zombies = new Set<Socket>();
   #blackhole = false;
   port = 0;
 
@@ -55,6 +56,21 @@ export class TcpProxy {
     this.#cutAll();
   }
 
+  /**
+   * The server moved (a failover, a host that died): new connections reach it again, but the old
+   * ones stay silent and open, as TCP keeps a dead peer's connection for many minutes.
+   */
+  failover(): void {
+    for (const socket of this.#sockets) {
+      socket.removeAllListeners('data');
+      socket.unpipe();
+      socket.pause();
+      this.#zombies.add(socket);
+    }
+    this.#sockets.clear();
+    this.#blackhole = false;
+  }
+
   #accept(client: Socket): void {
     this.#sockets.add(client);
     client.on('close', () => this.#sockets.delete(client));
@@ -76,7 +92,8 @@ export class TcpProxy {
   }
 
   #cutAll(): void {
-    for (const socket of this.#sockets) socket.destroy();
+    for (const socket of [...this.#sockets, ...this.#zombies]) socket.destroy();
     this.#sockets.clear();
+    this.#zombies.clear();
   }
 }

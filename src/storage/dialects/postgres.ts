@@ -28,6 +28,32 @@ class PostgresTextPlugin implements KyselyPlugin {
   }
 }
 
+function isReadTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === 'Query read timeout';
+}
+
+/**
+ * Two pg behaviours that would break "recover without a restart":
+ * - a connection that dies while checked out emits 'error' on its client, where nobody listens
+ *   (the pool listens only while it is idle): an uncaught exception. The query in flight still
+ *   fails, and the pool drops the broken client when it comes back.
+ * - after query_timeout the client still waits for the lost answer, and would go back to the pool
+ *   to make every later query on it wait too. It is ended instead, so the pool discards it.
+ */
+function guardClient(client: pg.PoolClient): void {
+  client.on('error', () => {});
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const result = query(...args);
+    if (result instanceof Promise) {
+      result.catch((error: unknown) => {
+        if (isReadTimeout(error)) client.end().catch(() => {});
+      });
+    }
+    return result;
+  };
+}
+
 /**
  * A pg pool whose every wait is bounded by DB_STATEMENT_TIMEOUT_MS: connecting (or waiting for a
  * free connection), the statement on the server, and the answer on the socket. A database that is
@@ -49,6 +75,7 @@ export function openPostgres(url: string, options: { poolSize?: number; statemen
   });
   // A dropped idle connection must not crash the process; the next query gets a fresh one.
   pool.on('error', () => {});
+  pool.on('connect', guardClient);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new PostgresTextPlugin()] });
   return {
     db,
