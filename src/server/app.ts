@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
@@ -13,6 +14,7 @@ import { PasswordHasher } from '../accounts/password.js';
 import { bucketlistRoutes } from '../bucketlists/bucketlists.routes.js';
 import type { Config } from '../config.js';
 import type { AppContext } from '../context.js';
+import { NotFoundError } from '../errors.js';
 import { LocalRevocationBus } from '../events.js';
 import type { RevocationBus } from '../events.js';
 import { RedisRevocationBus } from '../events-redis.js';
@@ -160,6 +162,23 @@ function renderFormError(ctx: AppContext, page: AuthPageKind, error: FastifyErro
 }
 
 /**
+ * Errors Node's HTTP parser raises before Fastify sees a request (malformed request line, headers
+ * too large, headers or body too slow): the contract's JSON shape instead of Fastify's default.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const body = JSON.stringify({
+    error: { code: 'bad_request', message: timeout ? 'The request took too long to arrive.' : error.code === 'HPE_HEADER_OVERFLOW' ? 'The request headers are too large.' : 'The request could not be read.' },
+  });
+  const status = timeout ? '408 Request Timeout' : '400 Bad Request';
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
+/**
  * Build the whole HTTP application. Never listens: main.ts does, tests use `inject` or listen on port 0.
  *
  * @example const app = await buildApp(loadConfig(), { storage }); await app.ready();
@@ -173,12 +192,19 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
     logger: deps.logger ?? loggerOptions(config),
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
+    // Bounded work per connection: headers within 10 s, the whole request within 30 s, an idle
+    // socket closed after 60 s, keep-alive 10 s; Node checks the first two every second.
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     keepAliveTimeout: 10_000,
+    http: { headersTimeout: 10_000, connectionsCheckingInterval: 1_000 },
     return503OnClosing: true,
     logController: new OneLinePerRequest(),
     routerOptions: { maxParamLength: 200 },
+    // A path that is not valid percent-encoding, or an over-long id, gets the contract's error shape.
+    frameworkErrors: (error, request, reply) =>
+      errorHandler(error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? (new NotFoundError() as unknown as FastifyError) : error, request, reply),
+    clientErrorHandler: answerClientError,
   });
   const ctx = createContext(config, deps, app.log);
   app.decorate('ctx', ctx);
@@ -188,10 +214,11 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
     if (page && isFormPost(request)) return renderFormError(ctx, page, error, request, reply);
     return errorHandler(error, request, reply);
   });
-  app.setNotFoundHandler((request, reply) => {
+  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
     if (wantsHtml(request)) return sendHtml(reply, 404, renderNotFoundPage());
     return reply.status(404).send({ error: { code: 'not_found', message: 'Not found.' } });
-  });
+  };
+  app.setNotFoundHandler(notFound);
 
   app.addSchema(ErrorSchema);
   app.addSchema(UserSchema);
@@ -257,6 +284,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
       route.config = { ...(route.config ?? {}), access: 'public' };
     }
   });
+  // An unknown route is 404 before any other check, including reading its body (else 413/415 would win).
+  app.addHook('onRequest', async (request, reply) => (request.is404 ? notFound(request, reply) : undefined));
   await app.register(authPlugin, { ctx });
 
   await app.register(healthRoutes, { ctx });
