@@ -1,0 +1,197 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
+
+/**
+ * The benchmark's own database: created fresh for one run, seeded with plain SQL while the server
+ * is stopped, dropped afterwards. The rows match src/storage/migrations/20261201T0500-initial-schema.ts
+ * (users + password_credentials, and sessions for W6); the server creates the tables itself.
+ */
+export interface BenchDatabase {
+  dialect: 'sqlite' | 'postgres';
+  /** DATABASE_URL for the server. */
+  url: string;
+  /** Add users `seed<from+1>` … `seed<to>`, all with the same password hash. */
+  seedUsers(from: number, to: number, passwordHash: string): Promise<void>;
+  /** One session per seeded user ordinal; returns the cookie values (the server stores only their SHA-256). */
+  seedSessions(ordinals: number[]): Promise<string[]>;
+  countUsers(): Promise<number>;
+  drop(): Promise<void>;
+}
+
+/** Seeded users are `seed1`, `seed2`, …; the ordinal is the number. */
+export function seedUsername(ordinal: number): string {
+  return `seed${ordinal}`;
+}
+
+const CHUNK = 200_000;
+const DAY_MS = 24 * 3600 * 1000;
+
+function sha256Hex(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+interface SeedSession {
+  id: string;
+  tokenHash: string;
+  csrfHash: string;
+  username: string;
+}
+
+/** The cookie value is 32 random bytes, base64url, like src/sessions/tokens.ts makes them. */
+function newSessions(ordinals: number[]): { tokens: string[]; rows: SeedSession[] } {
+  const tokens: string[] = [];
+  const rows: SeedSession[] = [];
+  for (const ordinal of ordinals) {
+    const token = randomBytes(32).toString('base64url');
+    tokens.push(token);
+    rows.push({ id: randomUUID(), tokenHash: sha256Hex(token), csrfHash: sha256Hex(randomBytes(32).toString('base64url')), username: seedUsername(ordinal) });
+  }
+  return { tokens, rows };
+}
+
+function sessionTimes(): { now: string; idle: string; expires: string } {
+  const now = Date.now();
+  return { now: new Date(now).toISOString(), idle: new Date(now + 7 * DAY_MS).toISOString(), expires: new Date(now + 30 * DAY_MS).toISOString() };
+}
+
+/** A SQLite file in `dir`. Seeding uses one prepared statement per table inside a transaction per chunk. */
+export function sqliteDatabase(dir: string): BenchDatabase {
+  const path = join(dir, 'gatehouse-bench.db');
+  const open = () => {
+    const db = new SqliteDatabase(path);
+    db.pragma('busy_timeout = 5000');
+    return db;
+  };
+  return {
+    dialect: 'sqlite',
+    url: `sqlite:${path}`,
+    async seedUsers(from, to, passwordHash) {
+      const db = open();
+      try {
+        const now = new Date().toISOString();
+        const insertUser = db.prepare(
+          `insert into users (username, username_normalized, email, email_normalized, role, disabled_at, tokens_valid_after, created_at, updated_at)
+           values (?, ?, ?, ?, 'user', null, null, ?, ?)`,
+        );
+        const insertCredential = db.prepare('insert into password_credentials (user_id, password_hash, updated_at) values (?, ?, ?)');
+        const chunk = db.transaction((start: number, end: number) => {
+          for (let n = start; n <= end; n += 1) {
+            const name = seedUsername(n);
+            const email = `${name}@bench.example`;
+            const { lastInsertRowid } = insertUser.run(name, name, email, email, now, now);
+            insertCredential.run(lastInsertRowid, passwordHash, now);
+          }
+        });
+        for (let start = from + 1; start <= to; start += CHUNK) chunk(start, Math.min(to, start + CHUNK - 1));
+      } finally {
+        db.close();
+      }
+    },
+    async seedSessions(ordinals) {
+      const { tokens, rows } = newSessions(ordinals);
+      const { now, idle, expires } = sessionTimes();
+      const db = open();
+      try {
+        const insert = db.prepare(
+          `insert into sessions (id, token_hash, csrf_hash, user_id, persistent, created_at, last_seen_at, idle_expires_at, expires_at, ip, user_agent)
+           select ?, ?, ?, id, 0, ?, ?, ?, ?, null, 'gatehouse-bench' from users where username_normalized = ?`,
+        );
+        db.transaction(() => {
+          for (const row of rows) insert.run(row.id, row.tokenHash, row.csrfHash, now, now, idle, expires, row.username);
+        })();
+      } finally {
+        db.close();
+      }
+      return tokens;
+    },
+    async countUsers() {
+      const db = open();
+      try {
+        return Number((db.prepare('select count(*) as n from users').get() as { n: number }).n);
+      } finally {
+        db.close();
+      }
+    },
+    async drop() {
+      // The file lives in the run's temporary directory, which is removed with it.
+    },
+  };
+}
+
+/**
+ * A fresh PostgreSQL database on `adminUrl`'s server, created through `adminUrl` (a database that
+ * already exists) and dropped at the end. Seeding is INSERT … SELECT over generate_series.
+ */
+export async function postgresDatabase(adminUrl: string): Promise<BenchDatabase> {
+  const name = `gatehouse_bench_${Date.now()}_${process.pid}`;
+  const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+
+  async function withClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+    const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 5000 });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  }
+
+  return {
+    dialect: 'postgres',
+    url: url.toString(),
+    seedUsers: (from, to, passwordHash) =>
+      withClient(async (client) => {
+        const now = new Date().toISOString();
+        for (let start = from + 1; start <= to; start += CHUNK) {
+          const end = Math.min(to, start + CHUNK - 1);
+          await client.query(
+            `with inserted as (
+               insert into users (username, username_normalized, email, email_normalized, role, created_at, updated_at)
+               select 'seed' || g, 'seed' || g, 'seed' || g || '@bench.example', 'seed' || g || '@bench.example', 'user', $3, $3
+               from generate_series($1::int, $2::int) as g
+               returning id
+             )
+             insert into password_credentials (user_id, password_hash, updated_at) select id, $4, $3 from inserted`,
+            [start, end, now, passwordHash],
+          );
+        }
+        // Fresh statistics, so the planner sees a million rows rather than the empty table it started with.
+        await client.query('analyze users');
+        await client.query('analyze password_credentials');
+      }),
+    seedSessions: (ordinals) =>
+      withClient(async (client) => {
+        const { tokens, rows } = newSessions(ordinals);
+        const { now, idle, expires } = sessionTimes();
+        await client.query(
+          `insert into sessions (id, token_hash, csrf_hash, user_id, persistent, created_at, last_seen_at, idle_expires_at, expires_at, ip, user_agent)
+           select t.id, t.token_hash, t.csrf_hash, u.id, false, $5, $5, $6, $7, null, 'gatehouse-bench'
+           from unnest($1::text[], $2::text[], $3::text[], $4::text[]) as t(id, token_hash, csrf_hash, username)
+           join users u on u.username_normalized = t.username`,
+          [rows.map((r) => r.id), rows.map((r) => r.tokenHash), rows.map((r) => r.csrfHash), rows.map((r) => r.username), now, idle, expires],
+        );
+        await client.query('analyze sessions');
+        return tokens;
+      }),
+    countUsers: () => withClient(async (client) => Number((await client.query<{ n: string }>('select count(*) as n from users')).rows[0]?.n ?? 0)),
+    async drop() {
+      const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
+      await client.connect();
+      try {
+        await client.query(`drop database if exists ${name} with (force)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}

@@ -1,0 +1,147 @@
+import autocannon from 'autocannon';
+import type { Client, Request } from 'autocannon';
+
+/** One autocannon run against a loopback server. */
+export interface LoadSpec {
+  title: string;
+  /** Origin, e.g. http://127.0.0.1:3000 */
+  origin: string;
+  path: string;
+  method?: 'GET' | 'POST';
+  connections: number;
+  /** Seconds. */
+  duration: number;
+  headers?: Record<string, string>;
+  body?: string;
+  /**
+   * The requests connection `index` cycles through, built once. Cheaper for the load generator
+   * than `setupRequest`, which rebuilds every request.
+   */
+  perConnection?: (index: number) => Request[];
+  /** Called before every request: for bodies that must differ each time (unique usernames). */
+  setupRequest?: (request: Request) => Request;
+  /** Statuses that count as the workload's answer; anything else is reported as unexpected. */
+  expect: number[];
+}
+
+export interface LatencySummary {
+  samples: number;
+  meanMs: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+export interface LoadResult {
+  title: string;
+  path: string;
+  connections: number;
+  seconds: number;
+  expect: number[];
+  /** Expected answers per second. */
+  rps: number;
+  /** Responses of any status. */
+  responses: number;
+  statuses: Record<string, number>;
+  /** Responses whose status was not in `expect`. */
+  unexpected: number;
+  errors: number;
+  timeouts: number;
+  /** Latency of the expected answers, measured per response (sub-millisecond, unlike autocannon's histogram). */
+  latency: LatencySummary;
+}
+
+/** Growable list of latencies; a plain array of 10 M numbers would cost far more memory. */
+class Samples {
+  #values = new Float64Array(1 << 16);
+  #count = 0;
+
+  add(value: number): void {
+    if (this.#count === this.#values.length) {
+      const bigger = new Float64Array(this.#values.length * 2);
+      bigger.set(this.#values);
+      this.#values = bigger;
+    }
+    this.#values[this.#count++] = value;
+  }
+
+  summary(): LatencySummary {
+    const sorted = this.#values.slice(0, this.#count).sort();
+    const n = sorted.length;
+    const at = (p: number) => (n === 0 ? 0 : (sorted[Math.min(n - 1, Math.max(0, Math.ceil(p * n) - 1))] ?? 0));
+    let sum = 0;
+    for (const value of sorted) sum += value;
+    return { samples: n, meanMs: n === 0 ? 0 : sum / n, p50Ms: at(0.5), p90Ms: at(0.9), p99Ms: at(0.99), maxMs: n === 0 ? 0 : (sorted[n - 1] ?? 0) };
+  }
+}
+
+export function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const expected = new Set(spec.expect);
+  const samples = new Samples();
+  let connectionIndex = 0;
+  const options: autocannon.Options = {
+    url: `${spec.origin}${spec.path}`,
+    title: spec.title,
+    method: spec.method ?? 'GET',
+    connections: spec.connections,
+    duration: spec.duration,
+    // A login waiting in a full hash queue may legitimately take seconds.
+    timeout: 30,
+    headers: spec.headers ?? {},
+    ...(spec.body !== undefined ? { body: spec.body } : {}),
+    ...(spec.setupRequest
+      ? { requests: [{ method: spec.method ?? 'GET', path: spec.path, headers: spec.headers ?? {}, ...(spec.body !== undefined ? { body: spec.body } : {}), setupRequest: spec.setupRequest }] }
+      : {}),
+    ...(spec.perConnection
+      ? {
+          setupClient: (client: Client) => {
+            const perConnection = spec.perConnection;
+            if (perConnection) client.setRequests(perConnection(connectionIndex++));
+          },
+        }
+      : {}),
+  };
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(options, (error: unknown, result: autocannon.Result) => {
+      if (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      const statuses: Record<string, number> = {};
+      let responses = 0;
+      let unexpected = 0;
+      for (const [status, stats] of Object.entries(result.statusCodeStats ?? {})) {
+        const count = stats.count ?? 0;
+        statuses[status] = count;
+        responses += count;
+        if (!expected.has(Number(status))) unexpected += count;
+      }
+      const latency = samples.summary();
+      const seconds = result.duration;
+      resolve({
+        title: spec.title,
+        path: spec.path,
+        connections: spec.connections,
+        seconds,
+        expect: spec.expect,
+        rps: seconds > 0 ? latency.samples / seconds : 0,
+        responses,
+        statuses,
+        unexpected,
+        errors: result.errors,
+        timeouts: result.timeouts,
+        latency,
+      });
+    });
+    instance.on('response', (_client: Client, statusCode: number, _bytes: number, responseTime: number) => {
+      if (expected.has(statusCode)) samples.add(responseTime);
+    });
+  });
+}
+
+/** The same load, its results thrown away: lets the JIT and the server's caches warm up first. */
+export async function warmUp(spec: LoadSpec, seconds: number): Promise<void> {
+  if (seconds <= 0) return;
+  await runLoad({ ...spec, title: `${spec.title} (warm-up)`, duration: seconds });
+}
