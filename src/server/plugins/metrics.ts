@@ -78,10 +78,11 @@ function createRegistry(app: FastifyInstance, ctx: AppContext): { registry: Regi
     // Every instance counts the same table: across cluster workers take one value, never the sum.
     aggregator: 'max',
     async collect() {
-      if (Date.now() - sessions.at >= ACTIVE_SESSIONS_CACHE_MS) {
-        sessions.loading ??= countActiveSessions(ctx.db, new Date(ctx.clock()).toISOString())
+      const now = ctx.clock();
+      if (now - sessions.at >= ACTIVE_SESSIONS_CACHE_MS) {
+        sessions.loading ??= countActiveSessions(ctx.db, new Date(now).toISOString())
           .then((value) => {
-            sessions = { value, at: Date.now(), loading: null };
+            sessions = { value, at: now, loading: null };
           })
           // A scrape while the database is down keeps the last count rather than failing.
           .catch((error: unknown) => {
