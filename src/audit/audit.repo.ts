@@ -37,15 +37,28 @@ export interface AuditRecord {
   detail: Record<string, unknown> | null;
 }
 
-/** Append one security event. Never pass a password or token in `detail`. */
+/**
+ * Append one security event. Never pass a password or token in `detail`. When the entry names a
+ * user but not their username, the username is copied from the users table in the same statement,
+ * so every row keeps a readable name after the user is deleted.
+ *
+ * @example await recordAudit(db, { event: 'logout', userId: 7, ip, userAgent }, isoNow())
+ */
 export async function recordAudit(db: Db, entry: AuditEntry, now: string): Promise<void> {
+  const userId = entry.userId ?? null;
+  const username =
+    entry.username !== undefined && entry.username !== null
+      ? entry.username
+      : userId !== null
+        ? db.selectFrom('users').select('users.username').where('users.id', '=', userId)
+        : null;
   await db
     .insertInto('audit_events')
     .values({
       occurred_at: now,
       event: entry.event,
-      user_id: entry.userId ?? null,
-      username: entry.username ?? null,
+      user_id: userId,
+      username,
       actor_id: entry.actorId ?? null,
       ip: entry.ip ?? null,
       user_agent: entry.userAgent?.slice(0, 512) ?? null,
@@ -54,10 +67,15 @@ export async function recordAudit(db: Db, entry: AuditEntry, now: string): Promi
     .execute();
 }
 
-export async function listAudit(
-  db: Db,
-  options: { limit: number; page: number; userId?: number; event?: string },
-): Promise<{ items: AuditRecord[]; total: number }> {
+export interface AuditQuery {
+  limit: number;
+  page: number;
+  userId?: number | undefined;
+  event?: string | undefined;
+}
+
+/** Audit rows, newest first, optionally for one user and/or one event name. */
+export async function listAudit(db: Db, options: AuditQuery): Promise<{ items: AuditRecord[]; total: number }> {
   let query = db.selectFrom('audit_events');
   if (options.userId !== undefined) query = query.where('user_id', '=', options.userId);
   if (options.event !== undefined) query = query.where('event', '=', options.event);
@@ -71,7 +89,23 @@ export async function listAudit(
     query.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow(),
   ]);
   return {
-    items: rows.map((row) => ({ ...row, id: Number(row.id), detail: row.detail ? (JSON.parse(row.detail) as Record<string, unknown>) : null })),
+    items: rows.map((row) => ({
+      ...row,
+      id: Number(row.id),
+      user_id: row.user_id === null ? null : Number(row.user_id),
+      actor_id: row.actor_id === null ? null : Number(row.actor_id),
+      detail: parseDetail(row.detail),
+    })),
     total: Number(count.count),
   };
+}
+
+function parseDetail(detail: string | null): Record<string, unknown> | null {
+  if (detail === null) return null;
+  try {
+    const parsed: unknown = JSON.parse(detail);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }

@@ -1,0 +1,38 @@
+import swaggerUi from '@fastify/swagger-ui';
+import type { GatehouseApp } from './app.js';
+
+/** The browser's cookie jar, in the one function below that runs in the docs page itself. */
+declare const document: { cookie: string };
+
+/**
+ * Swagger UI's "Try it out" sends the CSRF header, as the web app does, so unsafe requests work
+ * with the session cookie too. Runs in the browser: serialized into the page's initializer script.
+ */
+function addCsrfHeader(request: { [prop: string]: unknown }) {
+  const headers = request.headers as Record<string, string>;
+  const match = /(?:^|;\s*)csrf_token=([^;]*)/.exec(document.cookie);
+  if (match && match[1] && !headers['X-CSRF-Token']) headers['X-CSRF-Token'] = decodeURIComponent(match[1]);
+  return request;
+}
+
+/**
+ * The browsable API reference at /docs, built from the same document as /openapi.json.
+ * Its page and assets are public: every route registered in this scope is marked so, and the
+ * lock-down test lists them. The page, its scripts and styles are files on this origin, so the
+ * app's strict Content-Security-Policy (no inline script or style) applies unchanged.
+ */
+export async function docsRoutes(app: GatehouseApp): Promise<void> {
+  app.addHook('onRoute', (route) => {
+    route.config = { ...(route.config ?? {}), access: 'public' };
+  });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: false,
+    // "Try it out" calls the origin the page came from (PUBLIC_URL may name another, e.g. behind a proxy).
+    transformSpecification: (spec) => ({ ...spec, servers: [{ url: '/', description: 'This server' }] }),
+    theme: { title: 'Gatehouse API' },
+    // BaseLayout: no top bar, whose logo is an inline <style> the CSP refuses and whose URL box
+    // would load documents from elsewhere.
+    uiConfig: { layout: 'BaseLayout', deepLinking: true, displayRequestDuration: true, requestInterceptor: addCsrfHeader },
+  });
+}

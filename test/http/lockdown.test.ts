@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startTestServer } from '../helpers/app.js';
+import type { TestServer } from '../helpers/app.js';
+
+/**
+ * Every route that answers without a session or bearer token, each with the reason. A new public
+ * route fails this suite until it is added here on purpose: forgetting a guard breaks the build.
+ */
+const PUBLIC_ROUTES: Record<string, string> = {
+  'GET /healthz': 'liveness probe',
+  'GET /readyz': 'readiness probe',
+  'POST /signup': 'creating an account (Origin rule + rate limit)',
+  'POST /login': 'logging in (Origin rule + rate limit)',
+  'DELETE /logout': 'ends the cookie session itself (CSRF checked there)',
+  'GET /logout': 'ends the cookie session itself',
+  'GET /check_session': 'answers 204 without a session',
+  'POST /api/token': 'trading credentials for tokens',
+  'POST /api/token/refresh': 'the refresh token is the credential',
+  'POST /api/token/revoke': 'RFC 7009: the token is the credential',
+  'GET /.well-known/jwks.json': 'public keys for verifying access tokens',
+  'GET /metrics': 'its own METRICS_TOKEN check',
+  'GET /login': 'the login page',
+  'GET /signup': 'the signup page',
+  'GET /auth.css': 'stylesheet of the login and signup pages',
+  'GET /': 'checks the session itself: 303 to /login without one',
+  'GET /bucketlists': 'web app route: same session check as /',
+  'GET /bucketlists/:id': 'web app route: same session check as /',
+  'GET /assets/*': "the web app's static build",
+  'GET /openapi.json': 'the API description',
+  'GET /docs': 'API reference page',
+  'GET /docs/': 'API reference page',
+  'GET /docs/json': 'the API description, for the reference page',
+  'GET /docs/yaml': 'the API description as YAML',
+  'GET /docs/static/*': 'the reference page assets',
+  'GET /docs/static/index.html': 'redirects to /docs/',
+  'GET /docs/static/swagger-initializer.js': "the reference page's script",
+};
+
+interface RouteEntry {
+  method: string;
+  url: string;
+  access: string;
+}
+
+/** HEAD routes are Fastify's automatic twins of GET routes and share their access. */
+function key(route: RouteEntry): string {
+  return `${route.method === 'HEAD' ? 'GET' : route.method} ${route.url}`;
+}
+
+function concretePath(url: string): string {
+  return url.replace(/:[a-z_]+/g, '1').replace(/\*$/, 'x');
+}
+
+describe('lock-down of the route table', () => {
+  let server: TestServer;
+  let routes: RouteEntry[];
+  before(async () => {
+    // Optional features on, so the routes they add are in the table too.
+    server = await startTestServer({ CORS_ORIGINS: 'https://client.example', METRICS_TOKEN: 'metrics-token-for-the-lockdown-test' });
+    routes = server.app.routeTable.flatMap((route) =>
+      [route.method].flat().map((method) => ({ method, url: route.url, access: route.config?.access ?? 'user' })),
+    );
+  });
+  after(async () => server.close());
+
+  it('sees the whole table', () => {
+    const keys = new Set(routes.map(key));
+    for (const expected of ['POST /signup', 'GET /api/me', 'GET /api/bucketlists', 'DELETE /api/bucketlists/:id/items/:item_id', 'PATCH /api/admin/users/:id', 'GET /docs/json']) {
+      assert.ok(keys.has(expected), `${expected} is in the route table`);
+    }
+    assert.ok(routes.length > 40, `${routes.length} routes`);
+  });
+
+  it('has no public route that is not on the allow-list', () => {
+    const unexpected = routes.filter((route) => route.access === 'public' && !(key(route) in PUBLIC_ROUTES));
+    assert.deepEqual(
+      unexpected.map(key),
+      [],
+      'public routes missing from PUBLIC_ROUTES (add them with a reason, or guard them)',
+    );
+  });
+
+  it('keeps every /api route but the token endpoints behind authentication', () => {
+    const publicApi = routes.filter((route) => route.url.startsWith('/api/') && route.access === 'public').map(key);
+    assert.deepEqual([...new Set(publicApi)].sort(), ['POST /api/token', 'POST /api/token/refresh', 'POST /api/token/revoke']);
+  });
+
+  it('requires the admin role on every /api/admin route', () => {
+    const adminRoutes = routes.filter((route) => route.url.startsWith('/api/admin'));
+    assert.ok(adminRoutes.length >= 3);
+    for (const route of adminRoutes) assert.equal(route.access, 'admin', key(route));
+  });
+
+  it('answers 401 JSON to every guarded /api route called without credentials', async () => {
+    const guarded = routes.filter((route) => route.url.startsWith('/api/') && route.access !== 'public');
+    assert.ok(guarded.length >= 15, `${guarded.length} guarded routes`);
+    const client = server.client();
+    for (const route of guarded) {
+      const label = `${route.method} ${route.url}`;
+      const res = await client.request<{ error: { code: string } }>(route.method, concretePath(route.url));
+      assert.equal(res.status, 401, label);
+      if (route.method === 'HEAD') continue;
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/, label);
+      assert.equal(res.body.error.code, 'unauthenticated', label);
+    }
+  });
+
+  it('answers 401 invalid_token to every guarded /api route called with a bad bearer token', async () => {
+    const guarded = routes.filter((route) => route.url.startsWith('/api/') && route.access !== 'public' && route.method !== 'HEAD');
+    const client = server.client();
+    for (const route of guarded) {
+      const label = `${route.method} ${route.url}`;
+      const res = await client.request<{ error: { code: string } }>(route.method, concretePath(route.url), { headers: { authorization: 'Bearer not.a.token' } });
+      assert.equal(res.status, 401, label);
+      assert.equal(res.body.error.code, 'invalid_token', label);
+      assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer error="invalid_token"/, label);
+    }
+  });
+});
