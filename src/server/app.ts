@@ -243,6 +243,10 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
     },
     // Plain-HTTP development must keep working; HSTS only matters (and only applies) over HTTPS.
     strictTransportSecurity: config.publicUrl.startsWith('https://'),
+    // Not helmet's `no-referrer`: under it browsers send `Origin: null` on same-origin form posts
+    // and fetches, which the Origin rule refuses. `same-origin` keeps the real Origin at home
+    // and still sends no referrer (and `Origin: null`) to other sites.
+    referrerPolicy: { policy: 'same-origin' },
   });
   if (config.corsOrigins.length > 0) {
     const allowed = new Set(config.corsOrigins);

@@ -9,6 +9,7 @@ import { buildApp } from '../../src/server/app.js';
 import type { GatehouseApp } from '../../src/server/app.js';
 import type { Storage } from '../../src/storage/database.js';
 import { GOOD_PASSWORD, TEST_OUTPUT, uniqueName } from '../helpers/app.js';
+import { createTestDatabase } from '../helpers/database.js';
 import { TestClient } from '../helpers/http.js';
 
 /**
@@ -34,11 +35,10 @@ interface PageServer {
   close(): Promise<void>;
 }
 
+/** Like startTestServer (same database choice: SQLite file, or a fresh PostgreSQL database), with a chosen web build. */
 async function startPageServer(webDistDir: string): Promise<PageServer> {
-  const dir = join(TEST_OUTPUT, 'db');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${randomUUID()}.db`);
-  const config = loadConfig({ NODE_ENV: 'test', BCRYPT_COST: '4', DATABASE_URL: `sqlite:${file}`, PORT: '0', LOG_LEVEL: 'silent' });
+  const database = await createTestDatabase(process.env.TEST_DATABASE_URL, TEST_OUTPUT);
+  const config = loadConfig({ NODE_ENV: 'test', BCRYPT_COST: '4', DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'silent' });
   const storage: Storage = await openStorage(config);
   const app = await buildApp(config, { storage, webDistDir });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -51,7 +51,7 @@ async function startPageServer(webDistDir: string): Promise<PageServer> {
     async close() {
       await app.close();
       await storage.close();
-      for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+      await database.drop();
     },
   };
 }
@@ -131,6 +131,15 @@ describe('web app pages', () => {
     assert.ok(scripts.length >= 2);
     for (const attributes of scripts) {
       assert.ok(/\bsrc="\/assets\//.test(attributes) || /type="application\/json"/.test(attributes), `inline executable script: ${attributes}`);
+    }
+  });
+
+  it('keeps the Origin header on same-origin posts: Referrer-Policy same-origin, not no-referrer', async () => {
+    // Under helmet's default `no-referrer`, Chromium sends `Origin: null` on a same-origin form
+    // post or fetch, and the Origin rule refused every login through the form (found by test/e2e).
+    for (const path of ['/login', '/']) {
+      const res = await server.client().get(path, { headers: HTML });
+      assert.equal(res.headers.get('referrer-policy'), 'same-origin', path);
     }
   });
 
