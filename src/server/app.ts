@@ -8,9 +8,10 @@ import Ajv from 'ajv';
 import type { AnySchema } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { LogController } from 'fastify';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions, RouteOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 import { PasswordHasher } from '../accounts/password.js';
+import { adminRoutes } from '../admin/admin.routes.js';
 import { bucketlistRoutes } from '../bucketlists/bucketlists.routes.js';
 import type { Config } from '../config.js';
 import type { AppContext } from '../context.js';
@@ -30,6 +31,7 @@ import { KeyRing, KeyVault } from '../tokens/keys.js';
 import { TokenService } from '../tokens/tokens.service.js';
 import { tokenRoutes } from '../tokens/tokens.routes.js';
 import { ensureCsrfCookie } from './cookies.js';
+import { docsRoutes } from './docs.routes.js';
 import { errorHandler, toErrorResponse } from './error-handler.js';
 import { healthRoutes } from './health.routes.js';
 import { renderAuthPage } from './pages/auth-pages.js';
@@ -48,6 +50,8 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     ctx: AppContext;
+    /** Every route as registered, read after start-up (the lock-down test walks it). */
+    routeTable: readonly RouteOptions[];
   }
 }
 
@@ -208,6 +212,13 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
   });
   const ctx = createContext(config, deps, app.log);
   app.decorate('ctx', ctx);
+  // Recorded first, before any plugin adds routes; the options objects are the ones later onRoute
+  // hooks adjust, so `config.access` read from them after start-up is what the route enforces.
+  const routeTable: RouteOptions[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (route) => {
+    routeTable.push(route);
+  });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const page = request.routeOptions.config?.formPage;
@@ -296,6 +307,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
   await app.register(sessionRoutes, { ctx });
   await app.register(tokenRoutes, { ctx });
   await app.register(bucketlistRoutes, { ctx });
+  await app.register(adminRoutes, { ctx });
+  await app.register(docsRoutes);
   await app.register(pageRoutes, { ctx, webDistDir: deps.webDistDir });
 
   app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
