@@ -12,26 +12,29 @@ export interface ItemRowProps {
 
 /** One item: tick it off (a real checkbox, labelled by the item's name), rename it, delete it. */
 export function ItemRow({ item, onToggle, onRename, onDelete }: ItemRowProps) {
-  const [pending, setPending] = useState(false);
+  // The box shows the click at once; the server's answer then replaces it (or the error undoes it).
+  const [pendingDone, setPendingDone] = useState<boolean | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const pending = pendingDone !== null;
+  const checked = pendingDone ?? item.done;
   const inputId = `item-${item.id}-done`;
 
   async function toggle(done: boolean) {
-    setPending(true);
+    setPendingDone(done);
     setError(null);
     try {
       await onToggle(done);
     } catch (caught) {
       if (!(caught instanceof ApiError && caught.status === 401)) setError(`Could not update “${item.name}”: ${errorMessage(caught)}`);
     } finally {
-      setPending(false);
+      setPendingDone(null);
     }
   }
 
   return (
     <EditableRow rowId={`item-${item.id}`} name={item.name} noun="item" onRename={onRename} onDelete={onDelete}>
-      <div className={`check${item.done ? ' check--done' : ''}`}>
-        <input id={inputId} type="checkbox" checked={item.done} disabled={pending} aria-busy={pending || undefined} onChange={(event) => void toggle(event.target.checked)} />
+      <div className={`check${checked ? ' check--done' : ''}`}>
+        <input id={inputId} type="checkbox" checked={checked} disabled={pending} aria-busy={pending || undefined} onChange={(event) => void toggle(event.target.checked)} />
         <label htmlFor={inputId}>{item.name}</label>
       </div>
       {error ? (
