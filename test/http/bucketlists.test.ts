@@ -170,6 +170,17 @@ describe('bucketlists and items', () => {
     );
   });
 
+  it('creates one list when the same name is posted many times at once (a double submit)', async () => {
+    const { client } = await signUpClient(server);
+    const results = await Promise.all(Array.from({ length: 8 }, () => client.send('POST', '/api/bucketlists', { name: 'Concurrent' })));
+    assert.deepEqual(
+      results.map((r) => r.status).sort(),
+      [201, 409, 409, 409, 409, 409, 409, 409],
+    );
+    const mine = await client.get<Page<Bucketlist>>('/api/bucketlists');
+    assert.equal(mine.body.total, 1);
+  });
+
   it('validates names: 1–200 code points after trimming, emoji count as one', async () => {
     const { client } = await signUpClient(server);
     const emoji = '😀'.repeat(200);
