@@ -145,3 +145,18 @@ export async function warmUp(spec: LoadSpec, seconds: number): Promise<void> {
   if (seconds <= 0) return;
   await runLoad({ ...spec, title: `${spec.title} (warm-up)`, duration: seconds });
 }
+
+/** Statuses outside the workload's `expect` (and outside `tolerated`), with their counts. */
+export function unexpectedStatuses(result: LoadResult, tolerated: string[] = []): Array<[string, number]> {
+  return Object.entries(result.statuses).filter(([status]) => !result.expect.includes(Number(status)) && !tolerated.includes(status));
+}
+
+/** One line for the terminal. */
+export function describe(result: LoadResult): string {
+  const others = unexpectedStatuses(result).map(([status, count]) => `${count}×${status}`);
+  return (
+    `${result.rps.toFixed(1)} rps, p50 ${result.latency.p50Ms.toFixed(2)} ms, p99 ${result.latency.p99Ms.toFixed(2)} ms, mean ${result.latency.meanMs.toFixed(2)} ms` +
+    (result.errors > 0 ? `, ${result.errors} errors` : '') +
+    (others.length > 0 ? `, other statuses: ${others.join(' ')}` : '')
+  );
+}

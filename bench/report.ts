@@ -1,6 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
+import { unexpectedStatuses } from './load.js';
+import type { LoadResult } from './load.js';
+import type { RssSample } from './processes.js';
+import { CHECK_USERS, W6_SESSIONS } from './workloads.js';
 
 /** One line of the results table. `pass` is null where the row has no target or its inputs are missing. */
 export interface Row {
@@ -104,4 +108,144 @@ export function atLeast(value: number | null, min: number): boolean | null {
 
 export function atMost(value: number | null, max: number): boolean | null {
   return value === null ? null : value <= max;
+}
+
+export interface HashCost {
+  cost: number;
+  samplesMs: number[];
+  medianMs: number;
+  cores: number;
+  /** cores / hash seconds: logins per second if every core did nothing but bcrypt. */
+  limitPerSecond: number;
+}
+
+export interface Soak {
+  seconds: number;
+  samples: Array<{ t: number; totalMb: number; maxProcessMb: number }>;
+  baselineMb: number;
+  finalMb: number;
+  growth: number;
+  checks: LoadResult;
+}
+
+export interface Results {
+  hash: HashCost;
+  idleRss?: RssSample;
+  finalRss?: RssSample;
+  floor?: LoadResult;
+  W1?: LoadResult;
+  W2?: LoadResult;
+  W3?: LoadResult;
+  W3b?: LoadResult;
+  W4?: { checks: LoadResult; logins: LoadResult };
+  W5?: { wrongPassword: LoadResult; unknownUser: LoadResult };
+  /** `hot`: W3 as it is, 8 sessions (answered mostly from the 1 s session cache); `spread`: 1000 sessions (mostly database reads). */
+  W6?: Array<{ users: number; hot: LoadResult; spread: LoadResult }>;
+  soak?: Soak;
+}
+
+/** Why a measurement cannot be trusted, or undefined when it can. */
+function invalid(result: LoadResult | undefined, tolerated: string[] = []): string | undefined {
+  if (!result) return undefined;
+  if (result.responses === 0) return 'no responses';
+  const bad = unexpectedStatuses(result, tolerated);
+  const badCount = bad.reduce((sum, [, count]) => sum + count, 0);
+  if (badCount / result.responses > 0.01) return `unexpected statuses: ${bad.map(([s, c]) => `${c}×${s}`).join(' ')}`;
+  if (result.errors / result.responses > 0.01) return `${result.errors} connection errors`;
+  return undefined;
+}
+
+/** The table: every figure of the run, with the issue's target where it has one. */
+export function rows(results: Results, soakRequested: boolean): Row[] {
+  const out: Row[] = [];
+  const add = (row: Row, result?: LoadResult, tolerated?: string[]) => {
+    const why = invalid(result, tolerated);
+    out.push(why ? { ...row, pass: null, invalid: why } : row);
+  };
+  const { hash } = results;
+  out.push({ workload: 'bcrypt', metric: `one hash at cost ${hash.cost}, in-process (median of ${hash.samplesMs.length})`, value: hash.medianMs, unit: 'ms', target: '', pass: null });
+  out.push({ workload: 'bcrypt', metric: `physical limit: ${hash.cores} cores / hash time`, value: hash.limitPerSecond, unit: 'logins/s', target: '', pass: null });
+
+  const floorRps = results.floor?.rps ?? null;
+  if (results.floor) add({ workload: 'floor', metric: 'bare Fastify route, same JSON, cookie parsed', value: floorRps, unit: 'rps', target: '', pass: null }, results.floor);
+
+  if (results.W1) {
+    add({ workload: 'W1', metric: 'signups/s (8 connections)', value: results.W1.rps, unit: 'rps', target: '', pass: null }, results.W1);
+  }
+  if (results.W2) {
+    add({ workload: 'W2', metric: 'logins/s (16 connections)', value: results.W2.rps, unit: 'rps', target: '', pass: null }, results.W2);
+    const share = ratio(results.W2.rps, hash.limitPerSecond);
+    add({ workload: 'W2', metric: 'logins/s ÷ physical limit', value: share, unit: '%', target: '≥ 90 %', pass: atLeast(share, 0.9) }, results.W2);
+  }
+  for (const [name, result, label] of [
+    ['W3', results.W3, 'session checks (cookie)'],
+    ['W3b', results.W3b, 'bearer checks (/api/me)'],
+  ] as const) {
+    if (!result) continue;
+    add({ workload: name, metric: `${label}/s (50 connections)`, value: result.rps, unit: 'rps', target: '', pass: null }, result);
+    add({ workload: name, metric: 'p50 latency', value: result.latency.p50Ms, unit: 'ms', target: '', pass: null }, result);
+    add({ workload: name, metric: 'p99 latency', value: result.latency.p99Ms, unit: 'ms', target: '', pass: null }, result);
+    const share = ratio(result.rps, floorRps);
+    add({ workload: name, metric: 'rps ÷ floor', value: share, unit: '%', target: '≥ 60 %', pass: atLeast(share, 0.6) }, result);
+  }
+  if (results.W4) {
+    const { checks, logins } = results.W4;
+    add({ workload: 'W4', metric: 'session checks/s during a login storm', value: checks.rps, unit: 'rps', target: '', pass: null }, checks);
+    const rpsShare = ratio(checks.rps, results.W3?.rps);
+    add({ workload: 'W4', metric: 'checks/s ÷ W3 alone', value: rpsShare, unit: '%', target: '≥ 50 %', pass: atLeast(rpsShare, 0.5) }, checks);
+    add({ workload: 'W4', metric: 'p99 latency during the storm', value: checks.latency.p99Ms, unit: 'ms', target: '', pass: null }, checks);
+    const p99Ratio = ratio(checks.latency.p99Ms, results.W3?.latency.p99Ms);
+    add({ workload: 'W4', metric: 'p99 ÷ W3 p99 alone', value: p99Ratio, unit: '×', target: '≤ 3 ×', pass: atMost(p99Ratio, 3) }, checks);
+    add({ workload: 'W4', metric: 'logins/s during the storm', value: logins.rps, unit: 'rps', target: '', pass: null }, logins, ['503']);
+    out.push({ workload: 'W4', metric: 'logins shed with 503 during the storm', value: logins.statuses['503'] ?? 0, unit: 'count', target: '', pass: null });
+  }
+  if (results.W5) {
+    const { wrongPassword, unknownUser } = results.W5;
+    add({ workload: 'W5', metric: 'wrong password: mean latency', value: wrongPassword.latency.meanMs, unit: 'ms', target: '', pass: null, note: `${wrongPassword.latency.samples} requests` }, wrongPassword);
+    add({ workload: 'W5', metric: 'unknown user: mean latency', value: unknownUser.latency.meanMs, unit: 'ms', target: '', pass: null, note: `${unknownUser.latency.samples} requests` }, unknownUser);
+    const r = ratio(unknownUser.latency.meanMs, wrongPassword.latency.meanMs);
+    add({ workload: 'W5', metric: 'unknown ÷ wrong password (means)', value: r, unit: '×', target: '0.95–1.05 ×', pass: r === null ? null : Math.abs(r - 1) <= 0.05 }, unknownUser);
+  }
+  if (results.W6 && results.W6.length > 0) {
+    for (const variant of ['hot', 'spread'] as const) {
+      const label = variant === 'hot' ? `${CHECK_USERS} sessions as W3` : `${W6_SESSIONS} sessions`;
+      for (const point of results.W6) {
+        const checks = point[variant];
+        add({ workload: 'W6', metric: `checks/s, ${point.users.toLocaleString('en-US')} users, ${label}`, value: checks.rps, unit: 'rps', target: '', pass: null, note: `p99 ${checks.latency.p99Ms.toFixed(2)} ms` }, checks);
+      }
+      const first = results.W6[0];
+      const last = results.W6[results.W6.length - 1];
+      if (first && last && last !== first) {
+        const r = ratio(last[variant].rps, first[variant].rps);
+        const note = last.users < 1_000_000 ? `${last.users.toLocaleString('en-US')} users, not 1 M` : undefined;
+        add(
+          { workload: 'W6', metric: `${label}: rps at ${last.users.toLocaleString('en-US')} ÷ at ${first.users.toLocaleString('en-US')} users`, value: r, unit: '%', target: '≥ 90 %', pass: atLeast(r, 0.9), ...(note ? { note } : {}) },
+          last[variant],
+        );
+      }
+    }
+  }
+  if (results.idleRss) {
+    const processes = results.idleRss.processes.length;
+    out.push({
+      workload: 'memory',
+      metric: processes > 1 ? 'idle RSS after seeding, largest process' : 'idle RSS after seeding',
+      value: results.idleRss.maxProcessMb,
+      unit: 'MB',
+      target: '< 150 MB',
+      pass: results.idleRss.maxProcessMb < 150,
+      ...(processes > 1 ? { note: `${processes} processes, ${results.idleRss.totalMb.toFixed(1)} MB together` } : {}),
+    });
+  }
+  if (results.soak) {
+    const s = results.soak;
+    const short = s.seconds < 300;
+    add(
+      { workload: 'memory', metric: `RSS growth over a ${s.seconds} s W3 run`, value: s.growth, unit: '%', target: '≤ 10 % over 300 s', pass: short ? null : s.growth <= 0.1, note: `${s.baselineMb.toFixed(1)} → ${s.finalMb.toFixed(1)} MB${short ? '; too short for the target (--soak 300)' : ''}` },
+      s.checks,
+    );
+  } else if (soakRequested) {
+    out.push({ workload: 'memory', metric: 'RSS growth over a 300 s W3 run', value: null, unit: '%', target: '≤ 10 % over 300 s', pass: null, note: 'not run: add --soak 300' });
+  }
+  return out;
 }
