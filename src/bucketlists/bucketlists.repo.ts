@@ -1,12 +1,7 @@
 import { sql } from 'kysely';
 import type { DialectName, Db } from '../storage/database.js';
 
-function isForeignKeyViolation(error: unknown): boolean {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
-}
-
-/**
+/*
  * Every query here is scoped by owner in its WHERE clause (items through their bucketlist), so
  * another user's bucketlist or item is simply not found: there is no load-then-check to forget.
  */
@@ -38,6 +33,11 @@ function toBucketlist(row: BucketlistRow): BucketlistRecord {
 
 function toItem(row: ItemRow): ItemRecord {
   return { id: Number(row.id), name: row.name, done: Boolean(row.done), createdAt: row.created_at, updatedAt: row.updated_at };
+}
+
+function isForeignKeyViolation(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }
 
 /** A LIKE pattern matching `text` anywhere, with the wildcards in `text` taken literally. */
