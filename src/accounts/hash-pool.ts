@@ -54,10 +54,10 @@ export class HashPool {
 
   #spawn(): Worker {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcryptPath: this.#bcryptPath, niceness: this.niceness } });
-    worker.unref();
     worker.on('message', (message: { result?: string | boolean; error?: string }) => {
       const job = this.#jobs.get(worker);
       this.#jobs.delete(worker);
+      worker.unref();
       this.#idle.push(worker);
       if (message.error !== undefined) job?.reject(new Error(message.error));
       else job?.resolve(message.result as string | boolean);
@@ -71,6 +71,10 @@ export class HashPool {
       job?.reject(new Error('hash worker exited'));
       if (!this.#closed) this.#idle.push(this.#spawn());
     });
+    // An idle worker must not keep a finished CLI command or test process alive; a busy one
+    // must, or the process could exit with a hash pending. Unref after the listeners:
+    // attaching a 'message' listener refs the worker again.
+    worker.unref();
     return worker;
   }
 
@@ -82,6 +86,7 @@ export class HashPool {
     if (!worker) return Promise.reject(new Error('HashPool: no idle worker'));
     return new Promise((resolve, reject) => {
       this.#jobs.set(worker, { resolve, reject });
+      worker.ref();
       worker.postMessage(job);
     });
   }
