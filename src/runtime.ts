@@ -2,6 +2,8 @@ import cluster from 'node:cluster';
 import { Redis } from 'ioredis';
 import { AggregatorRegistry } from 'prom-client';
 import type { Config } from './config.js';
+import { ClusterRevocationBus } from './events-cluster.js';
+import { ClusterLimitStore } from './limits/cluster-store.js';
 import { buildApp } from './server/app.js';
 import type { AppDependencies, GatehouseApp } from './server/app.js';
 import { startMetricsServer } from './server/plugins/metrics.js';
@@ -64,10 +66,12 @@ export async function createApp(config: Readonly<Config>, deps: Partial<AppDepen
 
 /**
  * Listen on PORT (and on METRICS_PORT when set, unless this is a cluster worker: the primary
- * serves the workers' metrics added up).
+ * serves the workers' metrics added up). Cluster workers without Redis share rate-limit counters
+ * and revocations through the primary, so N workers behave as one process.
  */
 export async function startServer(config: Readonly<Config>): Promise<{ app: GatehouseApp; storage: Storage; address: string }> {
-  const { app, storage } = await createApp(config);
+  const viaPrimary = cluster.isWorker && config.redisUrl === null ? { limitStore: new ClusterLimitStore(), bus: new ClusterRevocationBus() } : {};
+  const { app, storage } = await createApp(config, viaPrimary);
   if (cluster.isWorker) {
     // The primary asks every worker for its registry and serves the sum (see serveClusterMetrics).
     AggregatorRegistry.setRegistries([app.metrics]);

@@ -1,5 +1,7 @@
 import cluster from 'node:cluster';
 import type { Config } from '../config.js';
+import { relayClusterRevocations } from '../events-cluster.js';
+import { hostClusterLimits } from '../limits/cluster-store.js';
 import { openStorage, serveClusterMetrics, startServer } from '../runtime.js';
 import { KeyRing, KeyVault } from '../tokens/keys.js';
 
@@ -7,7 +9,10 @@ const CRASH_LOOP_WINDOW_MS = 30_000;
 
 /**
  * Serve with `config.workers` processes sharing one port (node:cluster). The primary migrates and
- * creates the first signing key before forking, so workers never race to do either.
+ * creates the first signing key before forking, so workers never race to do either. Without
+ * Redis the primary also holds the rate-limit counters and relays revocations between workers;
+ * with Redis, workers use it like separate instances do. SQLite is fine here: WAL lets readers
+ * run beside the one writer, and busy_timeout makes a writer wait its turn (docs/deploy.md).
  */
 export async function serve(config: Readonly<Config>): Promise<void> {
   if (config.workers <= 1 || !cluster.isPrimary) {
@@ -21,6 +26,11 @@ export async function serve(config: Readonly<Config>): Promise<void> {
   await new KeyRing(storage.db, new KeyVault(config.keyEncryptionSecret), Date.now).init(config.jwtAlgorithm, config.accessTokenTtl + 60);
   await storage.close();
 
+  if (config.redisUrl === null) {
+    // Without Redis the primary is where the workers meet: one set of counters, one relay.
+    hostClusterLimits();
+    relayClusterRevocations();
+  }
   const closeMetrics = await serveClusterMetrics(config);
   let stopping = false;
   let exitCode = 0;

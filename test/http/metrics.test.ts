@@ -49,7 +49,7 @@ describe('GET /metrics', () => {
   }
 
   it('is not served without a token, nor with a wrong one', async () => {
-    for (const headers of [{}, { authorization: 'Bearer wrong-token-wrong-token' }, { authorization: `Bearer ${TOKEN}x` }, { authorization: TOKEN }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong-token-wrong-token' }, { authorization: `Bearer ${TOKEN}x` }, { authorization: TOKEN }]) {
       const res = await server.client().get<{ error: { code: string } }>('/metrics', { headers });
       assert.equal(res.status, 401, JSON.stringify(headers));
       assert.equal(res.body.error.code, 'unauthenticated');
