@@ -219,6 +219,12 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
   app.addHook('onRoute', (route) => {
     routeTable.push(route);
   });
+  // Routes added by third-party plugins (CORS preflight, registered below) carry no `access`: they are public by nature.
+  app.addHook('onRoute', (route) => {
+    if (route.method === 'OPTIONS' || (Array.isArray(route.method) && route.method.every((m) => m === 'OPTIONS'))) {
+      route.config = { ...(route.config ?? {}), access: 'public' };
+    }
+  });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const page = request.routeOptions.config?.formPage;
@@ -293,12 +299,6 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
-  // Routes added by third-party plugins (CORS preflight) carry no `access`: they are public by nature.
-  app.addHook('onRoute', (route) => {
-    if (route.method === 'OPTIONS' || (Array.isArray(route.method) && route.method.every((m) => m === 'OPTIONS'))) {
-      route.config = { ...(route.config ?? {}), access: 'public' };
-    }
-  });
   // An unknown route is 404 before any other check, including reading its body (else 413/415 would win).
   app.addHook('onRequest', async (request, reply) => (request.is404 ? notFound(request, reply) : undefined));
   await app.register(authPlugin, { ctx });
@@ -323,6 +323,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
   });
   const sweep = setInterval(() => {
     ctx.sessions.deleteExpired().catch((error: unknown) => app.log.warn({ err: error }, 'session sweep failed'));
+    ctx.tokens.deleteExpired().catch((error: unknown) => app.log.warn({ err: error }, 'token sweep failed'));
   }, 3600_000);
   sweep.unref();
   app.addHook('onClose', async () => {
