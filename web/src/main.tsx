@@ -1,4 +1,5 @@
 import { StrictMode } from 'react';
+import { flushSync } from 'react-dom';
 import { createRoot } from 'react-dom/client';
 import { App } from './app/App';
 import { SessionContext } from './features/auth/session';
@@ -24,18 +25,40 @@ async function currentUser(): Promise<User | null> {
   return (await response.json()) as User;
 }
 
+const FOCUSABLE = 'a[href], button, input, select, textarea, [tabindex]';
+
+/** Which focusable element of the server-rendered page has focus, by position (-1: none). */
+function focusedPosition(container: HTMLElement): number {
+  const active = document.activeElement;
+  if (!active || active === document.body || !container.contains(active)) return -1;
+  return Array.from(container.querySelectorAll(FOCUSABLE)).indexOf(active);
+}
+
+/**
+ * Replace the server-rendered page with the app. Someone may already have tabbed into the page:
+ * the app renders the same header in the same order, so focus moves to the element in the same
+ * position instead of being dropped to the top of the document.
+ */
+function takeOver(container: HTMLElement, user: User): void {
+  const position = focusedPosition(container);
+  const root = createRoot(container);
+  flushSync(() =>
+    root.render(
+      <StrictMode>
+        <SessionContext.Provider value={user}>
+          <App />
+        </SessionContext.Provider>
+      </StrictMode>,
+    ),
+  );
+  if (position >= 0) container.querySelectorAll<HTMLElement>(FOCUSABLE)[position]?.focus();
+}
+
 const container = document.getElementById('root');
 if (container) {
   currentUser().then(
     (user) => {
-      if (!user) return;
-      createRoot(container).render(
-        <StrictMode>
-          <SessionContext.Provider value={user}>
-            <App />
-          </SessionContext.Provider>
-        </StrictMode>,
-      );
+      if (user) takeOver(container, user);
     },
     () => {
       // Keep the server-rendered page: it works without the app.

@@ -15,14 +15,6 @@ export interface AuthPageState {
   notice?: string | undefined;
 }
 
-const FIELD_LABELS: Record<string, string> = {
-  username: 'Username',
-  email: 'Email',
-  password: 'Password',
-  password_confirmation: 'Confirm password',
-  remember: 'Keep me signed in',
-};
-
 interface FieldOptions {
   type: string;
   label: string;
@@ -59,12 +51,12 @@ function hasErrors(state: AuthPageState): boolean {
 
 /**
  * The error summary at the top: focused on load (autofocus works without JavaScript), so
- * keyboard and screen-reader users start at the problem; each field error links to its field.
+ * keyboard and screen-reader users start at the problem; each field's message links to the field.
  */
 function errorSummary(state: AuthPageState): string {
   if (!hasErrors(state)) return '';
   const items = Object.entries(state.fields ?? {})
-    .map(([name, message]) => `<li><a href="#field-${escapeHtml(name)}">${escapeHtml(FIELD_LABELS[name] ?? name)}: ${escapeHtml(message)}</a></li>`)
+    .map(([name, message]) => `<li><a href="#field-${escapeHtml(name)}">${escapeHtml(message)}</a></li>`)
     .join('');
   return `
     <div class="error-summary" role="alert" aria-labelledby="error-summary-title" tabindex="-1" id="error-summary" autofocus>
