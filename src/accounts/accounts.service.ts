@@ -6,10 +6,13 @@ import { isoNow, isUniqueViolation, violatedConstraint } from '../storage/databa
 import type { UserRecord } from './accounts.repo.js';
 import * as repo from './accounts.repo.js';
 import type { Role } from './accounts.table.js';
-import { passwordProblem } from './password.js';
+import { isWellFormedText, passwordProblem } from './password.js';
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{3,32}$/;
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/** C0/C1 controls (NUL among them): PostgreSQL refuses NUL in text, and none belongs in an address. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
 export interface SignUpInput {
   username: string;
@@ -25,7 +28,9 @@ export function signUpProblems(input: SignUpInput): FieldErrors {
     fields.username = 'Username must be 3–32 characters: letters, digits, "_", "." or "-".';
   }
   const email = input.email?.trim();
-  if (email && (email.length > 254 || !EMAIL_PATTERN.test(email))) fields.email = 'Enter a valid email address.';
+  if (email && (email.length > 254 || !EMAIL_PATTERN.test(email) || CONTROL_CHARACTERS.test(email) || !isWellFormedText(email))) {
+    fields.email = 'Enter a valid email address.';
+  }
   const problem = passwordProblem(input.password, input.username);
   if (problem) fields.password = problem;
   if (input.password_confirmation !== undefined && input.password_confirmation !== input.password) {

@@ -20,8 +20,18 @@ export function normalizePassword(password: string): string {
   return password.normalize('NFC');
 }
 
+/** A lone UTF-16 surrogate cannot be encoded as UTF-8; stored or hashed, it silently becomes U+FFFD. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** True when `text` is well-formed Unicode (String.prototype.isWellFormed, which ES2023 typings lack). */
+export function isWellFormedText(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
+}
+
 /** The reason a new password is refused, or null when it is acceptable. */
 export function passwordProblem(password: string, username?: string): string | null {
+  // Two different lone surrogates would hash alike (both become U+FFFD), so refuse them outright.
+  if (!isWellFormedText(password)) return 'Password must be valid Unicode text.';
   const normalized = normalizePassword(password);
   const bytes = Buffer.byteLength(normalized, 'utf8');
   if (bytes < PASSWORD_MIN_BYTES) return `Password must be at least ${PASSWORD_MIN_BYTES} bytes long.`;

@@ -210,6 +210,9 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
       errorHandler(error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? (new NotFoundError() as unknown as FastifyError) : error, request, reply),
     clientErrorHandler: answerClientError,
   });
+  // JSON everywhere (and urlencoded where a form posts): Fastify's built-in text/plain parser would
+  // turn a text body into a string and answer 422, where the contract says 415.
+  app.removeContentTypeParser('text/plain');
   const ctx = createContext(config, deps, app.log);
   app.decorate('ctx', ctx);
   // Recorded first, before any plugin adds routes; the options objects are the ones later onRoute

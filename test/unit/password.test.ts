@@ -37,6 +37,12 @@ describe('passwordProblem', () => {
     assert.match(passwordProblem('abcd\0efghijk') ?? '', /NUL/);
   });
 
+  it('refuses text that is not well-formed Unicode, which would hash like other text', () => {
+    assert.match(passwordProblem('abcdefgh\uD800') ?? '', /Unicode/);
+    assert.match(passwordProblem('\uDC00abcdefgh') ?? '', /Unicode/);
+    assert.equal(passwordProblem('abcdefgh\uD83D\uDD11'), null, 'a surrogate pair is fine');
+  });
+
   it('refuses common passwords from the list, case-insensitively', () => {
     for (const common of ['password', 'PASSWORD', 'Baseball', '12345678', 'qwertyuiop', 'iloveyou', 'TrustNo1']) {
       assert.match(passwordProblem(common) ?? '', /too common/, common);
