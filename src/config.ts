@@ -105,6 +105,24 @@ function originOf(name: string, raw: string): string {
   return raw.replace(/\/+$/, '');
 }
 
+/** An allow-list entry is compared with the Origin header, which never has a path: refuse one rather than never match. */
+function bareOrigin(name: string, raw: string): string {
+  const url = new URL(originOf(name, raw));
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw new ConfigError(name, `must list origins (scheme://host[:port]) without a path, got "${raw}"`);
+  }
+  return url.origin;
+}
+
+function listenHost(env: Env): string {
+  const raw = read(env, 'HOST') ?? '127.0.0.1';
+  // A host name, an IPv4 address or an IPv6 address (with an optional zone), nothing else.
+  if (!/^[A-Za-z0-9.-]{1,253}$/.test(raw) && !/^[0-9A-Fa-f:.]+(%[A-Za-z0-9]+)?$/.test(raw)) {
+    throw new ConfigError('HOST', `must be a host name or an IP address, got "${raw}"`);
+  }
+  return raw;
+}
+
 function databaseUrl(env: Env): string {
   const raw = read(env, 'DATABASE_URL') ?? 'sqlite:./data/gatehouse.db';
   if (/^sqlite:.+/.test(raw) || /^postgres(ql)?:\/\/.+/.test(raw)) return raw;
@@ -170,7 +188,7 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const nodeEnv = oneOf(env, 'NODE_ENV', 'development', ['development', 'production', 'test'] as const);
   const port = integer(env, 'PORT', 3000, 0, 65535);
-  const host = read(env, 'HOST') ?? '127.0.0.1';
+  const host = listenHost(env);
   const publicUrlRaw = read(env, 'PUBLIC_URL');
   const publicUrl = originOf('PUBLIC_URL', publicUrlRaw ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`);
   const cookieSecure = oneOf(env, 'COOKIE_SECURE', 'auto', ['auto', 'true', 'false'] as const);
@@ -178,7 +196,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     .split(',')
     .map((origin) => origin.trim())
     .filter(Boolean)
-    .map((origin) => originOf('CORS_ORIGINS', origin));
+    .map((origin) => bareOrigin('CORS_ORIGINS', origin));
   const sessionIdleTimeout = integer(env, 'SESSION_IDLE_TIMEOUT', 7 * 24 * 3600, 60, 365 * 24 * 3600);
   const sessionMaxAge = integer(env, 'SESSION_MAX_AGE', 30 * 24 * 3600, 60, 5 * 365 * 24 * 3600);
   const keyEncryptionSecret = read(env, 'KEY_ENCRYPTION_SECRET') ?? null;
@@ -192,6 +210,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     }
     if (keyEncryptionSecret === null || keyEncryptionSecret.length < 32) {
       throw new ConfigError('KEY_ENCRYPTION_SECRET', 'must be set to at least 32 characters when NODE_ENV=production');
+    }
+    if (/change.?me|replace.?me|placeholder|^(.)\1*$/i.test(keyEncryptionSecret)) {
+      throw new ConfigError('KEY_ENCRYPTION_SECRET', 'looks like a placeholder; generate one, e.g. `openssl rand -base64 48`');
     }
   }
   if (keyEncryptionSecret !== null && keyEncryptionSecret.length < 16) {
