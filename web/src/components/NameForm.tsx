@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { FormEvent, KeyboardEvent } from 'react';
 import { ApiError, errorMessage } from '../lib/api';
-import { NAME_MAX, nameProblem } from '../lib/names';
+import { nameProblem } from '../lib/names';
 
 export interface NameFormProps {
   /** Unique on the page: the input's id and the base of its error's id. */
@@ -72,7 +72,6 @@ export function NameForm({ id, label, submitLabel, pendingLabel, initialName = '
           name="name"
           type="text"
           value={name}
-          maxLength={NAME_MAX * 2}
           autoComplete="off"
           required
           aria-invalid={error ? true : undefined}
