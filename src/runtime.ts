@@ -42,6 +42,22 @@ export function connectRedis(url: string): Redis {
   return redis;
 }
 
+/** Give a new client a moment to connect, so the first requests (or a CLI command) already use it. */
+async function settled(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      redis.off('error', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    redis.once('ready', done);
+    redis.once('error', done);
+  });
+}
+
 /**
  * Storage, migrations, Redis (when configured) and the app: what `serve` and the tests that
  * start a real server share. Closing the app closes the database and Redis connections.
@@ -49,6 +65,7 @@ export function connectRedis(url: string): Redis {
 export async function createApp(config: Readonly<Config>, deps: Partial<AppDependencies> = {}): Promise<{ app: GatehouseApp; storage: Storage }> {
   const storage = await openStorage(config);
   const redis = config.redisUrl && !deps.redis ? connectRedis(config.redisUrl) : undefined;
+  if (redis) await settled(redis, 1_500);
   let app: GatehouseApp;
   try {
     app = await buildApp(config, { storage, ...(redis ? { redis } : {}), ...deps });

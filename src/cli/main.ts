@@ -4,8 +4,8 @@ import { findUserByUsername, setPassword, signUp, updateAccount } from '../accou
 import { ConfigError, loadConfig } from '../config.js';
 import type { Config } from '../config.js';
 import { GatehouseError } from '../errors.js';
-import { openStorage } from '../runtime.js';
-import { buildApp } from '../server/app.js';
+import { createApp, openStorage } from '../runtime.js';
+import type { GatehouseApp } from '../server/app.js';
 import { KeyVault, rotateSigningKey } from '../tokens/keys.js';
 import { readPassword } from './read-password.js';
 import { serve } from './serve.js';
@@ -26,15 +26,14 @@ Configuration comes from the environment (and .env), as for the server.`;
 
 class UsageError extends Error {}
 
-async function withApp<T>(config: Readonly<Config>, work: (app: Awaited<ReturnType<typeof buildApp>>) => Promise<T>): Promise<T> {
-  const storage = await openStorage(config);
-  const app = await buildApp({ ...config, logLevel: 'silent' }, { storage, logger: false });
+async function withApp<T>(config: Readonly<Config>, work: (app: GatehouseApp) => Promise<T>): Promise<T> {
+  // Built like a server (REDIS_URL included), so what a command revokes reaches running instances at once.
+  const { app } = await createApp({ ...config, logLevel: 'silent' }, { logger: false });
   try {
     await app.ready();
     return await work(app);
   } finally {
     await app.close();
-    await storage.close();
   }
 }
 

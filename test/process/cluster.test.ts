@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GOOD_PASSWORD, TEST_OUTPUT, uniqueName } from '../helpers/app.js';
 import { TestClient } from '../helpers/http.js';
+import type { RequestOptions } from '../helpers/http.js';
 
 const METRICS_TOKEN = 'cluster-metrics-token-0123456789';
 const START_DEADLINE_MS = 30_000;
@@ -22,7 +23,7 @@ async function freePort(): Promise<number> {
 
 /** Every request on a new connection: the cluster hands connections to workers in turn. */
 class RoundRobinClient extends TestClient {
-  override request<T = unknown>(method: string, path: string, options: Parameters<TestClient['request']>[1] = {}) {
+  override request<T = unknown>(method: string, path: string, options: RequestOptions = {}) {
     return super.request<T>(method, path, { ...options, headers: { connection: 'close', ...(options.headers ?? {}) } });
   }
 }

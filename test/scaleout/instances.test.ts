@@ -1,5 +1,6 @@
 // @requires postgres, redis
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { updateAccount } from '../../src/accounts/accounts.service.js';
 import { KeyVault, rotateSigningKey } from '../../src/tokens/keys.js';
@@ -86,6 +87,21 @@ describe('two instances on one PostgreSQL and one Redis', () => {
     assert.equal(token.status, 401);
     assert.equal(token.body.error.code, 'invalid_token');
     assert.equal((await onB.get('/api/me')).status, 401);
+  });
+
+  it('`gatehouse user disable` reaches running instances at once through Redis', async () => {
+    const { username, onB, tokens } = await signUpAndLogin(a, b);
+    assert.equal((await b.client().get('/api/me', bearer(tokens.access_token))).status, 200);
+    assert.equal((await onB.get('/api/me')).status, 200);
+    const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'user', 'disable', '--username', username], {
+      env: { ...process.env, ...deploy.env, LOG_LEVEL: 'silent' },
+      encoding: 'utf8',
+    });
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.match(cli.stdout, /disabled/);
+    assert.equal((await b.client().get('/api/me', bearer(tokens.access_token))).status, 401);
+    assert.equal((await onB.get('/api/me')).status, 401);
+    assert.equal((await a.client().get('/api/me', bearer(tokens.access_token))).status, 401);
   });
 
   it('revoking a refresh token on A makes B refuse the access tokens of that login at once', async () => {
