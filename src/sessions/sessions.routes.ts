@@ -11,7 +11,7 @@ import type { GatehouseApp } from '../server/app.js';
 import { clearSessionCookies, ensureCsrfCookie, SESSION_COOKIE, setSessionCookies } from '../server/cookies.js';
 import { fieldsFromValidation } from '../server/error-handler.js';
 import { safeNextPath } from '../server/pages/next-path.js';
-import { csrfValid, isUnsafe, principal, principalOf, sessionFromCookie } from '../server/plugins/auth.js';
+import { csrfValid, principal, principalOf, sessionFromCookie } from '../server/plugins/auth.js';
 import { ipRateLimit } from '../server/plugins/rate-limit.js';
 import { requestMeta } from '../server/request-meta.js';
 import { errorResponses, UserRef } from '../server/schemas.js';
@@ -109,13 +109,20 @@ export async function sessionRoutes(app: GatehouseApp, { ctx }: { ctx: AppContex
     );
   });
 
-  async function endSession(request: FastifyRequest, reply: FastifyReply, requireCsrf: boolean): Promise<void> {
+  /**
+   * DELETE /logout's CSRF check, as a route onRequest hook so it runs before the body is read
+   * (CSRF beats body errors). A cookie that is no live session needs no token: there is nothing to end.
+   */
+  async function logoutCsrf(request: FastifyRequest): Promise<void> {
+    const token = request.cookies[SESSION_COOKIE];
+    const session = token ? await ctx.sessions.validate(token) : null;
+    if (session && !csrfValid(ctx, request, session, request.headers['x-csrf-token'])) throw new CsrfError();
+  }
+
+  async function endSession(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const token = request.cookies[SESSION_COOKIE];
     if (token) {
       const session = await ctx.sessions.validate(token);
-      if (session && requireCsrf && isUnsafe(request) && !csrfValid(ctx, request, session, request.headers['x-csrf-token'])) {
-        throw new CsrfError();
-      }
       const revoked = await ctx.sessions.revoke(token);
       if (revoked) {
         await recordAudit(ctx.db, { event: 'logout', userId: revoked.userId, username: session?.user.username ?? null, ...requestMeta(request) }, isoNow(ctx.clock));
@@ -128,10 +135,11 @@ export async function sessionRoutes(app: GatehouseApp, { ctx }: { ctx: AppContex
     '/logout',
     {
       config: { access: 'public' },
+      onRequest: logoutCsrf,
       schema: { summary: 'End the browser session (needs X-CSRF-Token)', tags: ['session'], response: { 204: Type.Null(), ...errorResponses(403) } },
     },
     async (request, reply) => {
-      await endSession(request, reply, true);
+      await endSession(request, reply);
       return reply.status(204).send();
     },
   );
@@ -141,7 +149,7 @@ export async function sessionRoutes(app: GatehouseApp, { ctx }: { ctx: AppContex
     { config: { access: 'public' }, schema: { summary: 'End the browser session and go to /login', tags: ['session'], hide: false } },
     async (request, reply) => {
       // A top-level GET cannot carry a CSRF header; SameSite=Lax keeps cross-site subresources from sending the cookie.
-      await endSession(request, reply, false);
+      await endSession(request, reply);
       return reply.redirect('/login', 303);
     },
   );

@@ -52,6 +52,11 @@ function isFormPost(request: FastifyRequest): boolean {
   return (request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
 }
 
+/** Whether the route's plugin scope registered a urlencoded parser (only the HTML form routes do). */
+function acceptsForms(request: FastifyRequest): boolean {
+  return request.server.hasContentTypeParser('application/x-www-form-urlencoded');
+}
+
 export function principalOf(user: Principal): Principal {
   return { id: user.id, username: user.username, email: user.email, role: user.role, createdAt: user.createdAt };
 }
@@ -89,7 +94,9 @@ async function authenticate(ctx: AppContext, request: FastifyRequest): Promise<A
   if (!session) throw new UnauthenticatedError();
   if (isUnsafe(request)) {
     const header = request.headers['x-csrf-token'];
-    if (header === undefined && isFormPost(request)) request.csrfFromBody = true;
+    // Only a route that can read a form may take the token from its body (checked once parsed);
+    // anywhere else a form post without the header fails here, before its body is read.
+    if (header === undefined && isFormPost(request) && acceptsForms(request)) request.csrfFromBody = true;
     else if (!csrfValid(ctx, request, session, header)) throw new CsrfError();
   }
   return { via: 'session', principal: principalOf(session.user), session };
@@ -110,7 +117,9 @@ export const authPlugin = fp(
       // Unknown routes are 404 before any other check.
       if (request.is404) return;
       const carriesSession = request.cookies[SESSION_COOKIE] !== undefined;
-      if (isUnsafe(request) && (carriesSession || ORIGIN_GUARDED_PATHS.has(request.url.split('?')[0] ?? '')) && !originAllowed(request, ownOrigin)) {
+      // The matched route, not the raw URL: "/%6Cogin" reaches /login too and must not slip past.
+      const guardedPath = ORIGIN_GUARDED_PATHS.has(request.routeOptions.url ?? '');
+      if (isUnsafe(request) && (carriesSession || guardedPath) && !originAllowed(request, ownOrigin)) {
         throw new OriginRefusedError();
       }
       const access = request.routeOptions.config.access ?? 'user';
