@@ -20,6 +20,8 @@ return {tonumber(count), redis.call('PTTL', KEYS[1])}`;
 
 /** How often the "Redis unavailable" warning may repeat while Redis stays down. */
 const WARN_INTERVAL_MS = 60_000;
+/** After a failure, calls skip Redis this long, so an unresponsive Redis costs one timeout, not one per call. */
+const RETRY_AFTER_FAILURE_MS = 1_000;
 
 export interface LimitStoreLog {
   warn(details: object, message: string): void;
@@ -35,6 +37,7 @@ export interface LimitStoreLog {
 export class RedisLimitStore implements LimitStore {
   readonly #fallback: MemoryLimitStore;
   #degradedSince: number | null = null;
+  #skipRedisUntil = 0;
   #lastWarning = 0;
 
   constructor(
@@ -96,17 +99,20 @@ export class RedisLimitStore implements LimitStore {
     await this.#fallback.delete(key);
   }
 
+  // Operational time (Date.now), not the injected clock: a frozen test clock must not freeze recovery.
   async #attempt<T>(viaRedis: () => Promise<T>, viaMemory: () => Promise<T>): Promise<T> {
+    if (Date.now() < this.#skipRedisUntil) return viaMemory();
     try {
       const result = await viaRedis();
       if (this.#degradedSince !== null) {
-        this.log.info({ downForMs: this.clock() - this.#degradedSince }, 'Redis answers again: rate limits are shared across instances again');
+        this.log.info({ downForMs: Date.now() - this.#degradedSince }, 'Redis answers again: rate limits are shared across instances again');
         this.#degradedSince = null;
       }
       return result;
     } catch (error) {
-      const now = this.clock();
+      const now = Date.now();
       this.#degradedSince ??= now;
+      this.#skipRedisUntil = now + RETRY_AFTER_FAILURE_MS;
       if (now - this.#lastWarning >= WARN_INTERVAL_MS) {
         this.#lastWarning = now;
         this.log.warn({ err: error }, 'Redis unavailable: rate limits fall back to per-instance memory counters');

@@ -12,6 +12,8 @@ import { TcpProxy } from './tcp-proxy.js';
 const WARN = 40;
 /** Reconnection is ioredis's, in real time (backoff up to 2 s); wait for it, never for a fixed time. */
 const RECONNECT_DEADLINE_MS = 15_000;
+/** Generous next to the 500 ms Redis command timeout: anything slower would be a hang. */
+const NO_HANG_MS = 8_000;
 
 async function until(what: string, condition: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + RECONNECT_DEADLINE_MS;
@@ -129,5 +131,22 @@ describe('Redis down: per-instance limits and local revocations, never a 500; th
     });
     await updateAccount(a.ctx, userId, { disabled: true }, { id: null });
     assert.equal((await onB.get('/api/me')).status, 401, 'with time standing still, only the broadcast can have told B');
+  });
+
+  it('answers promptly, never 500, when Redis hangs instead of refusing; then recovers', async () => {
+    proxy.blackhole();
+    const { username } = await signUp();
+    const started = Date.now();
+    for (const instance of [a, b, a]) {
+      const res = await instance.client().post('/login', { username, password: 'wrong password' });
+      assert.equal(res.status, 401);
+    }
+    assert.ok(Date.now() - started < NO_HANG_MS, 'a hung Redis costs a command timeout, not a hang');
+    assert.ok((a.ctx.limitStore as RedisLimitStore).degraded);
+    proxy.heal();
+    await until('A counts in Redis again', async () => {
+      await a.ctx.limitStore.get('probe');
+      return !(a.ctx.limitStore as RedisLimitStore).degraded;
+    });
   });
 });
