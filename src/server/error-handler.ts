@@ -44,12 +44,16 @@ function describe(error: AjvError): string {
   }
 }
 
-const DATABASE_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'SQLITE_BUSY', 'SQLITE_IOERR', '57P01', '57P03', '57014', '08006', '08001', '53300']);
+const DATABASE_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P03', '57014', '08006', '08001', '53300']);
+/** SQLite's primary codes for "the file cannot be used right now"; better-sqlite3 reports extended ones (SQLITE_IOERR_WRITE…). */
+const SQLITE_DOWN_CODE = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY|PROTOCOL)(_|$)/;
 
 function isDependencyDown(error: FastifyError & { code?: string }): boolean {
   return (
     DATABASE_DOWN_CODES.has(String(error.code)) ||
-    /Connection terminated|timeout exceeded when trying to connect|Query read timeout/i.test(error.message)
+    SQLITE_DOWN_CODE.test(String(error.code)) ||
+    // pg's wording for a lost or unreachable server; Kysely's and better-sqlite3's for a closed database.
+    /Connection terminated|timeout exceeded when trying to connect|Query read timeout|driver has already been destroyed|database connection is not open/i.test(error.message)
   );
 }
 
