@@ -41,7 +41,8 @@ describe('accessibility and layout of every page', { skip: browserSkipReason() }
   }
 
   before(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
+    browser = await launchBrowser(); // first: without Chromium, fail before a server is left running
+    server = await startTestServer();
     const setup = await newContext(browser, server);
     await signUpInContext(setup, USERNAME, GOOD_PASSWORD);
     for (const name of ['Visit Kyoto', 'Learn to sail', 'Run a half marathon', 'Read War and Peace']) {

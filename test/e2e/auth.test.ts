@@ -14,7 +14,8 @@ describe('signing up, logging in and out in a browser', { skip: browserSkipReaso
   let server: TestServer;
   let browser: Browser;
   before(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
+    browser = await launchBrowser(); // first: without Chromium, fail before a server is left running
+    server = await startTestServer();
   });
   after(async () => {
     await browser?.close();

@@ -9,7 +9,8 @@ describe('bucketlists in a browser', { skip: browserSkipReason() }, () => {
   let server: TestServer;
   let browser: Browser;
   before(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
+    browser = await launchBrowser(); // first: without Chromium, fail before a server is left running
+    server = await startTestServer();
   });
   after(async () => {
     await browser?.close();
