@@ -49,14 +49,20 @@ export class RedisRevocationBus implements RevocationBus {
     private readonly channel: string,
     private readonly log: BusLog,
   ) {
-    // A subscribed connection can do nothing else; it queues SUBSCRIBE until connected and
-    // re-subscribes by itself after a reconnect.
-    this.#subscriber = publisher.duplicate({ enableOfflineQueue: true, autoResubscribe: true, lazyConnect: false });
+    // A subscribed connection can do nothing else. It subscribes on every (re)connection itself:
+    // a SUBSCRIBE queued while Redis is down would be dropped after a few retries, and the
+    // instance would never hear another one.
+    this.#subscriber = publisher.duplicate({ enableOfflineQueue: false, autoResubscribe: false, commandTimeout: 0, lazyConnect: false });
     this.#subscriber.on('error', (error: Error) => this.#warn(error, 'Redis subscriber connection failed; revocations from other instances arrive within the 1 s cache bound'));
     this.#subscriber.on('ready', () => {
-      if (!this.#warned) return;
-      this.#warned = false;
-      this.log.info({}, 'Redis subscriber connected again: revocations from other instances arrive at once again');
+      this.#subscriber.subscribe(this.channel).then(
+        () => {
+          if (!this.#warned) return;
+          this.#warned = false;
+          this.log.info({}, 'Redis subscriber connected again: revocations from other instances arrive at once again');
+        },
+        (error: unknown) => this.#warn(error, 'could not subscribe to the revocation channel'),
+      );
     });
     this.#subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;
@@ -64,7 +70,6 @@ export class RedisRevocationBus implements RevocationBus {
       if (!envelope || envelope.from === this.#instance) return;
       void this.#local.publish(envelope.event);
     });
-    this.#subscriber.subscribe(this.channel).catch((error: unknown) => this.#warn(error, 'could not subscribe to the revocation channel'));
   }
 
   async publish(event: RevocationEvent): Promise<void> {

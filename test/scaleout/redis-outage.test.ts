@@ -150,3 +150,57 @@ describe('Redis down: per-instance limits and local revocations, never a 500; th
     });
   });
 });
+
+describe('instances started while Redis is down', () => {
+  let deploy: Deployment;
+  let proxy: TcpProxy;
+  let a: Instance;
+  let b: Instance;
+
+  before(async () => {
+    const redis = new URL(REDIS_URL);
+    proxy = new TcpProxy(redis.hostname, Number(redis.port || 6379));
+    await proxy.start();
+    redis.host = `127.0.0.1:${proxy.port}`;
+    await proxy.refuse();
+    deploy = await deployment({ REDIS_URL: redis.toString(), LOGIN_FAILURES_PER_ACCOUNT: '2' });
+    const clock = fakeClock();
+    [a, b] = await Promise.all([deploy.start({}, { clock }), deploy.start({}, { clock })]);
+  });
+  after(async () => {
+    await proxy.stop();
+    await deploy.close();
+  });
+
+  it('start and serve without it, then share limits and revocations once it is up', async () => {
+    const username = uniqueName('late');
+    const browser = a.client();
+    assert.equal((await browser.post('/signup', { username, password: GOOD_PASSWORD })).status, 201);
+    assert.equal((await b.client().post('/login', { username, password: 'wrong password' })).status, 401);
+
+    // Down long enough for every connection (two per instance) to have retried a few times.
+    await until('the clients have retried', async () => proxy.attempts >= 16);
+    proxy.heal();
+    for (const instance of [a, b]) {
+      await until('the instance counts in Redis', async () => {
+        await instance.ctx.limitStore.get('probe');
+        return !(instance.ctx.limitStore as RedisLimitStore).degraded;
+      });
+    }
+    const heard = new Set<string>();
+    b.ctx.bus.subscribe((event) => {
+      if (event.kind === 'session') heard.add(event.tokenHash);
+    });
+    let n = 0;
+    await until('B hears revocations from A', async () => {
+      const probe = `probe-${(n += 1)}`;
+      await a.ctx.bus.publish({ kind: 'session', tokenHash: probe });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return heard.has(probe);
+    });
+    const probeOnB = sameBrowser(browser, b);
+    assert.equal((await probeOnB.get('/api/me')).status, 200);
+    assert.equal((await browser.send('DELETE', '/logout')).status, 204);
+    assert.equal((await probeOnB.get('/api/me')).status, 401, 'a logout on A reaches B at once');
+  });
+});

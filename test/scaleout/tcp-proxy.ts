@@ -12,7 +12,10 @@ export class TcpProxy {
   readonly #sockets = new Set<Socket>();
   readonly #zombies = new Set<Socket>();
   #blackhole = false;
+  #refuse = false;
   port = 0;
+  /** Connections accepted so far (refused ones included): how often a client has (re)tried. */
+  attempts = 0;
 
   constructor(
     private readonly targetHost: string,
@@ -21,6 +24,8 @@ export class TcpProxy {
 
   async start(): Promise<number> {
     this.#blackhole = false;
+    this.#refuse = false;
+    if (this.#server) return this.port;
     const server = createServer((client) => this.#accept(client));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -50,9 +55,10 @@ export class TcpProxy {
     }
   }
 
-  /** Forward again (after blackhole), cutting the silent connections as a real network would time them out. */
+  /** Forward again (after blackhole or refuse), cutting silent connections as a real network would time them out. */
   heal(): void {
     this.#blackhole = false;
+    this.#refuse = false;
     this.#cutAll();
   }
 
@@ -71,7 +77,19 @@ export class TcpProxy {
     this.#blackhole = false;
   }
 
+  /** Up but unusable: every connection is closed as soon as it opens (and counted). */
+  async refuse(): Promise<void> {
+    if (!this.#server) await this.start();
+    this.#refuse = true;
+    this.#cutAll();
+  }
+
   #accept(client: Socket): void {
+    this.attempts += 1;
+    if (this.#refuse) {
+      client.destroy();
+      return;
+    }
     this.#sockets.add(client);
     client.on('close', () => this.#sockets.delete(client));
     client.on('error', () => client.destroy());
