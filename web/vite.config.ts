@@ -10,22 +10,29 @@ const apiTarget = process.env.GATEHOUSE_API_URL ?? 'http://127.0.0.1:3000';
 // Origin rule sees a same-origin request: the page, the proxy and the cookies share one origin.
 const serverPaths = ['/api', '/login', '/signup', '/logout', '/check_session', '/auth.css', '/.well-known', '/healthz', '/readyz', '/openapi.json', '/docs'];
 
-export default defineConfig({
-  root: webRoot,
-  base: '/',
-  plugins: [react()],
-  build: {
-    outDir: 'dist',
-    emptyOutDir: true,
-    assetsDir: 'assets',
-    // Files, never data: URLs, so the CSP can stay at 'self'.
-    assetsInlineLimit: 0,
-  },
-  server: {
-    host: '127.0.0.1',
-    port: 5173,
-    strictPort: true,
-    proxy: Object.fromEntries(serverPaths.map((path) => [path, { target: apiTarget, changeOrigin: false }])),
-  },
-  preview: { host: '127.0.0.1', port: 4173 },
+export default defineConfig(({ command }) => {
+  // A build is always the production build, whatever NODE_ENV the shell has: `NODE_ENV=test npm
+  // start` must not serve React's development bundle (twice the size, dev-only behaviour). Vite
+  // and the React plugin read NODE_ENV itself, not only the mode, so set it for this process.
+  if (command === 'build') process.env.NODE_ENV = 'production';
+  return {
+    root: webRoot,
+    base: '/',
+    mode: command === 'build' ? 'production' : 'development',
+    plugins: [react()],
+    build: {
+      outDir: 'dist',
+      emptyOutDir: true,
+      assetsDir: 'assets',
+      // Files, never data: URLs, so the CSP can stay at 'self'.
+      assetsInlineLimit: 0,
+    },
+    server: {
+      host: '127.0.0.1',
+      port: 5173,
+      strictPort: true,
+      proxy: Object.fromEntries(serverPaths.map((path) => [path, { target: apiTarget, changeOrigin: false }])),
+    },
+    preview: { host: '127.0.0.1', port: 4173 },
+  };
 });

@@ -246,16 +246,16 @@ describe('bucketlists in a browser', { skip: browserSkipReason() }, () => {
   it('shows a failed request with a way to try again', async () => {
     const { context, page, problems } = await signedInPage();
     await apiInContext(context, 'POST', '/api/bucketlists', { name: 'Still here' });
-    // The first list request fails as if the server were overloaded; the retry goes through.
-    let failed = false;
+    // List requests fail as if the server were overloaded, until it recovers; then the retry goes through.
+    let overloaded = true;
     await page.route('**/api/bucketlists?*', async (route) => {
-      if (failed) return route.continue();
-      failed = true;
+      if (!overloaded) return route.continue();
       return route.fulfill({ status: 503, contentType: 'application/json', headers: { 'retry-after': '1' }, body: JSON.stringify({ error: { code: 'overloaded', message: 'The server is busy. Try again shortly.' } }) });
     });
     await page.goto('/bucketlists');
     await page.getByRole('alert').getByText('Could not load your bucketlists.').waitFor();
     await page.getByRole('alert').getByText('The server is busy. Try again shortly.').waitFor();
+    overloaded = false;
     await page.getByRole('button', { name: 'Try again' }).click();
     await page.getByRole('link', { name: 'Still here' }).waitFor();
     assert.deepEqual(
