@@ -22,7 +22,9 @@ export default defineConfig(({ command }) => {
     plugins: [react()],
     build: {
       outDir: 'dist',
-      emptyOutDir: true,
+      // Not emptied first: a running server (or a parallel test) keeps finding index.html and the
+      // assets it names while a rebuild writes the new ones; old hashed files stay until removed.
+      emptyOutDir: false,
       assetsDir: 'assets',
       // Files, never data: URLs, so the CSP can stay at 'self'.
       assetsInlineLimit: 0,
