@@ -24,7 +24,8 @@
  *   Binomial(N, p) where p = P(d ≥ δ) for one block (and likewise below −δ). A chance failure of
  *   one side is P(Bin(400, p) ≥ 169); over the 12 one-sided checks (6 pairs × 2 sides) the union
  *   bound gives 12 · P(Bin(400, p) ≥ 169). Measured on the 2-core development machine with other
- *   test suites running (load average 3–8), p ≤ 0.22; at p = 0.25 the bound is 4.5e-13, at
+ *   test suites running (load average 7–10): 54–74 of 400 blocks per side, p ≈ 0.14–0.19 (each
+ *   run prints its counts). At p = 0.25 the bound is 4.5e-13, at
  *   p = 0.30 it is 1.7e-6. The test fails by chance less than once in 10,000 runs as long as a
  *   single paired difference exceeds 20 % of the hash time in at most 31 % of blocks (the bound
  *   reaches 1e-4 at p ≈ 0.318).
