@@ -279,6 +279,11 @@ describe('auth pages', () => {
     const away = await evil.client.request('POST', '/login', { form: { csrf_token: evil.csrf, next: '//evil.example', username, password: GOOD_PASSWORD } });
     assert.equal(away.status, 303);
     assert.equal(away.headers.get('location'), '/');
+    // A failed post with a foreign next does not echo it into the form again.
+    const again = await form('/login');
+    const failed = await again.client.request<string>('POST', '/login', { form: { csrf_token: again.csrf, next: 'https://evil.example/', username, password: 'wrong password here' } });
+    assert.equal(failed.status, 401);
+    assert.ok(!failed.body.includes('evil.example'));
   });
 
   it('shows a wrong password with status 401, the username kept and the password never echoed', async () => {

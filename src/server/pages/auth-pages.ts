@@ -1,5 +1,6 @@
 import type { FieldErrors } from '../../errors.js';
 import { escapeHtml } from './html.js';
+import { safeNextPath } from './next-path.js';
 
 export type AuthPageKind = 'login' | 'signup';
 
@@ -70,7 +71,9 @@ function errorSummary(state: AuthPageState): string {
 export function renderAuthPage(kind: AuthPageKind, state: AuthPageState): string {
   const title = kind === 'login' ? 'Log in' : 'Create an account';
   const fields = state.fields ?? {};
-  const nextQuery = state.next && state.next !== '/' ? `?next=${encodeURIComponent(state.next)}` : '';
+  // Re-rendered forms echo what was posted: sanitize here too, not only when redirecting.
+  const next = state.next ? safeNextPath(state.next) : '/';
+  const nextQuery = next !== '/' ? `?next=${encodeURIComponent(next)}` : '';
   const usernameExtra = 'autocapitalize="none" spellcheck="false"';
   const body =
     kind === 'login'
@@ -115,7 +118,7 @@ export function renderAuthPage(kind: AuthPageKind, state: AuthPageState): string
     ${errorSummary(state)}
     <form method="post" action="/${kind}${nextQuery}" novalidate>
       <input type="hidden" name="csrf_token" value="${escapeHtml(state.csrfToken)}">
-      ${state.next ? `<input type="hidden" name="next" value="${escapeHtml(state.next)}">` : ''}
+      ${next !== '/' ? `<input type="hidden" name="next" value="${escapeHtml(next)}">` : ''}
       ${body}
       <button type="submit">${title}</button>
     </form>
