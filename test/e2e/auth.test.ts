@@ -58,6 +58,20 @@ describe('signing up, logging in and out in a browser', { skip: browserSkipReaso
     await context.close();
   });
 
+  it('logs out even when the CSRF cookie has gone missing', async () => {
+    const context = await newContext(browser, server);
+    await signUpInContext(context, uniqueName('NoCsrf'), GOOD_PASSWORD);
+    const page = await context.newPage();
+    await page.goto('/');
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    await context.clearCookies({ name: 'csrf_token' });
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL(`${server.url}/login`);
+    await page.goto('/');
+    assert.equal(new URL(page.url()).pathname, '/login', 'the session really ended');
+    await context.close();
+  });
+
   it('shows a wrong password as an error, keeps the username, focuses the summary', async () => {
     const context = await newContext(browser, server);
     const username = uniqueName('Grace');

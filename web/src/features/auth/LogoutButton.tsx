@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import type { FormEvent } from 'react';
-import { apiRequest, errorMessage } from '../../lib/api';
+import { ApiError, apiRequest, errorMessage } from '../../lib/api';
 
 /**
  * Log out. Without JavaScript the form is a GET /logout (which ends the session too); with it,
@@ -18,6 +18,11 @@ export function LogoutButton() {
       await apiRequest<void>('DELETE', '/logout');
       window.location.assign('/login');
     } catch (caught) {
+      // Refused (e.g. the CSRF cookie is gone): GET /logout ends the session without needing it.
+      if (caught instanceof ApiError && caught.status === 403) {
+        window.location.assign('/logout');
+        return;
+      }
       setPending(false);
       setError(`Could not log out: ${errorMessage(caught)}`);
     }
