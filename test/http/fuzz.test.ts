@@ -769,7 +769,8 @@ function checkResponse(sent: Sent, response: Response, status: number, text: str
   }
 
   if (sent.unrouted) {
-    const badUrl = status === 400 && text.includes('"bad_request"');
+    // A path that is not valid percent-encoding cannot be routed at all: 400 (a HEAD answer has no body to show the code).
+    const badUrl = status === 400 && (sent.method === 'HEAD' || text.includes('"bad_request"'));
     assert.ok(status === 404 || badUrl, `an unknown route was not 404 first: ${where}`);
   }
 
