@@ -42,6 +42,8 @@ export class RedisRevocationBus implements RevocationBus {
   readonly #subscriber: Redis;
   #lastWarning = 0;
   #warned = false;
+  #subscribed = false;
+  readonly #onSubscribed: Array<() => void> = [];
 
   /** @param publisher a connected client; the bus opens its own second connection for SUBSCRIBE. */
   constructor(
@@ -52,11 +54,13 @@ export class RedisRevocationBus implements RevocationBus {
     // A subscribed connection can do nothing else. It subscribes on every (re)connection itself:
     // a SUBSCRIBE queued while Redis is down would be dropped after a few retries, and the
     // instance would never hear another one.
-    this.#subscriber = publisher.duplicate({ enableOfflineQueue: false, autoResubscribe: false, commandTimeout: 0, lazyConnect: false });
+    this.#subscriber = publisher.duplicate({ enableOfflineQueue: false, autoResubscribe: false, commandTimeout: undefined, lazyConnect: false });
     this.#subscriber.on('error', (error: Error) => this.#warn(error, 'Redis subscriber connection failed; revocations from other instances arrive within the 1 s cache bound'));
     this.#subscriber.on('ready', () => {
       this.#subscriber.subscribe(this.channel).then(
         () => {
+          this.#subscribed = true;
+          for (const resolve of this.#onSubscribed.splice(0)) resolve();
           if (!this.#warned) return;
           this.#warned = false;
           this.log.info({}, 'Redis subscriber connected again: revocations from other instances arrive at once again');
@@ -69,6 +73,18 @@ export class RedisRevocationBus implements RevocationBus {
       const envelope = parseEnvelope(message);
       if (!envelope || envelope.from === this.#instance) return;
       void this.#local.publish(envelope.event);
+    });
+  }
+
+  /** Resolves once this instance listens on the channel, or after `timeoutMs` (Redis down: it subscribes when Redis is back). */
+  async whenSubscribed(timeoutMs: number): Promise<void> {
+    if (this.#subscribed) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.#onSubscribed.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
   }
 

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { AggregatorRegistry } from 'prom-client';
 import type { Config } from './config.js';
 import { ClusterRevocationBus } from './events-cluster.js';
+import { RedisRevocationBus } from './events-redis.js';
 import { ClusterLimitStore } from './limits/cluster-store.js';
 import { buildApp } from './server/app.js';
 import type { AppDependencies, GatehouseApp } from './server/app.js';
@@ -32,7 +33,7 @@ export function connectRedis(url: string): Redis {
   const redis = new Redis(url, {
     enableOfflineQueue: false,
     connectTimeout: 1_000,
-    commandTimeout: 500,
+    commandTimeout: 1_000,
     maxRetriesPerRequest: 1,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     // Connection errors are reported by the stores that use the client (with a rate-limited warning).
@@ -78,6 +79,8 @@ export async function createApp(config: Readonly<Config>, deps: Partial<AppDepen
     await storage.close();
     if (redis) await redis.quit().catch(() => redis.disconnect());
   });
+  // Serve only once revocations from other instances are heard (or Redis is known to be down).
+  if (app.ctx.bus instanceof RedisRevocationBus) await app.ctx.bus.whenSubscribed(1_500);
   return { app, storage };
 }
 

@@ -1,12 +1,12 @@
 // @requires postgres, redis
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { updateAccount } from '../../src/accounts/accounts.service.js';
 import { KeyVault, rotateSigningKey } from '../../src/tokens/keys.js';
 import { fakeClock, GOOD_PASSWORD, uniqueName } from '../helpers/app.js';
 import type { FakeClock } from '../helpers/app.js';
-import { deployment, sameBrowser } from './instances.js';
+import { deployment, heard, sameBrowser } from './instances.js';
 import type { Deployment, Instance } from './instances.js';
 
 interface TokenPair {
@@ -33,7 +33,9 @@ describe('two instances on one PostgreSQL and one Redis', () => {
   let a: Instance;
   let b: Instance;
   // Time stands still on both instances: their 1 s caches never expire on their own, so whatever
-  // another instance revokes can only reach them through the Redis broadcast.
+  // another instance revokes can only reach them through the Redis broadcast. Each test waits for
+  // the broadcast to arrive (in a loaded test process it may trail the test's next request by a
+  // few milliseconds, as it may in production) and then checks that the instance acted on it.
   let clock: FakeClock;
 
   before(async () => {
@@ -68,8 +70,10 @@ describe('two instances on one PostgreSQL and one Redis', () => {
   it('logging out on B ends the session on A at once, though A had it cached', async () => {
     const { browser, onB } = await signUpAndLogin(a, b);
     assert.equal((await browser.get('/api/me')).status, 200, 'A has checked (and cached) the session');
+    const told = heard(a, (event) => event.kind === 'session');
     const logout = await onB.send('DELETE', '/logout');
     assert.equal(logout.status, 204);
+    await told;
     const replay = await browser.get<{ error: { code: string } }>('/api/me');
     assert.equal(replay.status, 401);
     assert.equal(replay.body.error.code, 'unauthenticated');
@@ -81,7 +85,9 @@ describe('two instances on one PostgreSQL and one Redis', () => {
     assert.equal((await b.client().get('/api/me', bearer(tokens.access_token))).status, 200, 'B has checked (and cached) the token');
     assert.equal((await onB.get('/api/me')).status, 200, 'B has checked (and cached) the session');
 
+    const told = heard(b, (event) => event.kind === 'user' && event.userId === userId);
     await updateAccount(a.ctx, userId, { disabled: true }, { id: null });
+    await told;
 
     const token = await b.client().get<{ error: { code: string } }>('/api/me', bearer(tokens.access_token));
     assert.equal(token.status, 401);
@@ -90,15 +96,21 @@ describe('two instances on one PostgreSQL and one Redis', () => {
   });
 
   it('`gatehouse user disable` reaches running instances at once through Redis', async () => {
-    const { username, onB, tokens } = await signUpAndLogin(a, b);
+    const { username, userId, onB, tokens } = await signUpAndLogin(a, b);
     assert.equal((await b.client().get('/api/me', bearer(tokens.access_token))).status, 200);
     assert.equal((await onB.get('/api/me')).status, 200);
-    const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'user', 'disable', '--username', username], {
+    const told = heard(b, (event) => event.kind === 'user' && event.userId === userId, 60_000);
+    // Not spawnSync: the instances in this process must keep serving while the command runs.
+    const cli = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'user', 'disable', '--username', username], {
       env: { ...process.env, ...deploy.env, LOG_LEVEL: 'silent' },
-      encoding: 'utf8',
     });
-    assert.equal(cli.status, 0, cli.stderr);
-    assert.match(cli.stdout, /disabled/);
+    let output = '';
+    cli.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    cli.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const status = await new Promise<number | null>((resolve) => cli.once('exit', resolve));
+    assert.equal(status, 0, output);
+    assert.match(output, /disabled/);
+    await told;
     assert.equal((await b.client().get('/api/me', bearer(tokens.access_token))).status, 401);
     assert.equal((await onB.get('/api/me')).status, 401);
     assert.equal((await a.client().get('/api/me', bearer(tokens.access_token))).status, 401);
@@ -107,7 +119,9 @@ describe('two instances on one PostgreSQL and one Redis', () => {
   it('revoking a refresh token on A makes B refuse the access tokens of that login at once', async () => {
     const { tokens } = await signUpAndLogin(a, b);
     assert.equal((await b.client().get('/api/me', bearer(tokens.access_token))).status, 200);
+    const told = heard(b, (event) => event.kind === 'family');
     assert.equal((await a.client().post('/api/token/revoke', { token: tokens.refresh_token })).status, 200);
+    await told;
     assert.equal((await b.client().get('/api/me', bearer(tokens.access_token))).status, 401);
   });
 

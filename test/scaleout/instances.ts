@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.js';
 import type { Config } from '../../src/config.js';
 import type { AppContext } from '../../src/context.js';
+import type { RevocationEvent } from '../../src/events.js';
 import { createApp } from '../../src/runtime.js';
 import type { AppDependencies, GatehouseApp } from '../../src/server/app.js';
 import { TEST_OUTPUT } from '../helpers/app.js';
@@ -101,6 +102,21 @@ async function deleteRedisKeys(prefix: string): Promise<void> {
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * Resolves when `instance` hears a revocation matching `match` from another instance (over Redis).
+ * Register it before the action: what the test then asserts on `instance` follows from the event.
+ */
+export function heard(instance: Instance, match: (event: RevocationEvent) => boolean, deadlineMs = 10_000): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the revocation never reached the other instance')), deadlineMs);
+    instance.ctx.bus.subscribe((event) => {
+      if (!match(event)) return;
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /** Both clients present the same cookies: one browser whose requests a load balancer spreads over instances. */
