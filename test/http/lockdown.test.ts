@@ -27,6 +27,7 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'GET /bucketlists': 'web app route: same session check as /',
   'GET /bucketlists/:id': 'web app route: same session check as /',
   'GET /assets/*': "the web app's static build",
+  'OPTIONS *': 'CORS preflight (only with CORS_ORIGINS); carries no credentials by design',
   'GET /openapi.json': 'the API description',
   'GET /docs': 'API reference page',
   'GET /docs/': 'API reference page',
