@@ -105,6 +105,10 @@ class ServerProcess {
       this.stderr += chunk.toString();
     });
     this.child = child;
+    // Never leave a server behind if this test process ends early.
+    const reap = () => child.kill('SIGKILL');
+    process.once('exit', reap);
+    child.once('exit', () => process.off('exit', reap));
     // Wait for the process to answer (it migrates, then listens); give up if it exits.
     for (let attempt = 0; attempt < 300; attempt += 1) {
       if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${this.stderr}`);
