@@ -42,7 +42,11 @@ function requireUsername(values: { username?: string | undefined }): string {
   return values.username;
 }
 
+const USER_COMMANDS = new Set(['create', 'set-password', 'promote', 'demote', 'disable', 'enable']);
+
 async function userCommand(config: Readonly<Config>, sub: string | undefined, args: string[]): Promise<string> {
+  // The sub-command first: "user frobnicate" should say so, not ask for --username.
+  if (sub === undefined || !USER_COMMANDS.has(sub)) throw new UsageError(`unknown user command "${sub ?? ''}"`);
   const { values } = parseArgs({
     args,
     options: { username: { type: 'string' }, email: { type: 'string' }, admin: { type: 'boolean', default: false } },
@@ -121,13 +125,18 @@ async function run(argv: string[]): Promise<string | null> {
   }
 }
 
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
 run(process.argv.slice(2)).then(
   (message) => {
     if (message) process.stdout.write(`${message}\n`);
   },
   (error: unknown) => {
     if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
-      process.stderr.write(`gatehouse: ${error.message}\n\n${USAGE}\n`);
+      // One line, as every CLI error: the full usage is one `gatehouse help` away.
+      process.stderr.write(`gatehouse: ${oneLine(error.message)} (see "gatehouse help")\n`);
       process.exit(64);
     }
     if (error instanceof ConfigError) {
@@ -139,7 +148,7 @@ run(process.argv.slice(2)).then(
       process.stderr.write(`gatehouse: ${fields ? Object.values(fields).join(' ') : error.message}\n`);
       process.exit(1);
     }
-    process.stderr.write(`gatehouse: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`gatehouse: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
     process.exit(1);
   },
 );

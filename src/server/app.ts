@@ -100,6 +100,13 @@ function loggerOptions(config: Config): FastifyServerOptions['logger'] {
 /** One log line per request (when it completes) instead of two: half the logging cost on the hot path. */
 class OneLinePerRequest extends LogController {
   override incomingRequest(): void {}
+
+  // That one line names the request too (method, path without the query, address), or it says little.
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return;
+    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
 }
 
 function createContext(config: Readonly<Config>, deps: AppDependencies, log: FastifyInstance['log']): AppContext {

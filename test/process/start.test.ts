@@ -1,0 +1,302 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { GOOD_PASSWORD, startTestServer, TEST_OUTPUT, uniqueName } from '../helpers/app.js';
+import { TestClient } from '../helpers/http.js';
+
+const ROOT = process.cwd();
+const DIR = join(TEST_OUTPUT, 'process');
+mkdirSync(DIR, { recursive: true });
+
+const files: string[] = [];
+function databaseFile(): string {
+  const file = join(DIR, `${randomUUID()}.db`);
+  files.push(file);
+  return file;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  assert.ok(address && typeof address === 'object');
+  return address.port;
+}
+
+/** The environment of a real deployment: nothing inherited that could point it at another database or Redis. */
+function serverEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8' };
+  return { ...env, NODE_ENV: 'development', HOST: '127.0.0.1', BCRYPT_COST: '4', ...overrides };
+}
+
+interface Running {
+  child: ChildProcess;
+  output: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Running {
+  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return { child, output: () => stdout + stderr, stderr: () => stderr, exited };
+}
+
+/** Poll /healthz until the process answers; fail early if it exits instead. */
+async function waitUntilUp(server: Running, url: string, timeoutMs: number): Promise<void> {
+  let exited = false;
+  void server.exited.then(() => {
+    exited = true;
+  });
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    assert.ok(!exited, `the server exited before answering:\n${server.output()}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await delay(100);
+  }
+  assert.fail(`no answer from ${url} within ${timeoutMs} ms:\n${server.output()}`);
+}
+
+/** The processes started under `pid` (npm start runs the server as its child, through a shell). */
+function descendants(pid: number): Array<{ pid: number; args: string }> {
+  const table = spawnSync('ps', ['-e', '-o', 'pid=,ppid=,args='], { encoding: 'utf8' }).stdout;
+  const rows = table
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), args: m[3] ?? '' }));
+  const found: Array<{ pid: number; args: string }> = [];
+  const parents = [pid];
+  while (parents.length > 0) {
+    const parent = parents.pop();
+    for (const row of rows.filter((r) => r.ppid === parent)) {
+      found.push({ pid: row.pid, args: row.args });
+      parents.push(row.pid);
+    }
+  }
+  return found;
+}
+
+/** Stop a process that is still running, and what it started (a failed test must not leave a server behind). */
+function kill(server: Running | undefined): void {
+  if (!server || server.child.exitCode !== null || server.child.signalCode !== null || server.child.pid === undefined) return;
+  for (const child of descendants(server.child.pid)) process.kill(child.pid, 'SIGKILL');
+  server.child.kill('SIGKILL');
+}
+
+function cli(args: string[], env: NodeJS.ProcessEnv, input = '', viaNpx = false) {
+  const [command, argv] = viaNpx ? ['npx', ['--no-install', 'gatehouse', ...args]] : [process.execPath, [join(ROOT, 'bin/gatehouse.js'), ...args]];
+  return spawnSync(command as string, argv as string[], { cwd: ROOT, env, input, encoding: 'utf8', timeout: 120_000 });
+}
+
+function oneLine(text: string): string {
+  const lines = text.split('\n').filter((line) => line.trim() !== '');
+  assert.equal(lines.length, 1, `exactly one line, got:\n${text}`);
+  return lines[0] ?? '';
+}
+
+describe('the real server process', () => {
+  after(() => {
+    for (const file of files) for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+  });
+
+  it('npm start serves signup, login, /api/me and logout, logs no secrets, and exits 0 on SIGTERM', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const server = run('npm', ['start', '--silent'], serverEnv({ PORT: String(port), DATABASE_URL: `sqlite:${databaseFile()}`, LOG_LEVEL: 'debug' }));
+    try {
+      // npm start builds first; on a busy machine that takes a while.
+      await waitUntilUp(server, url, 180_000);
+
+      const browser = new TestClient(url);
+      const username = uniqueName('proc');
+      const signup = await browser.post<{ username: string }>('/signup', { username, email: `${username}@example.com`, password: GOOD_PASSWORD });
+      assert.equal(signup.status, 201, signup.text);
+      const login = await browser.post('/login', { username, password: GOOD_PASSWORD });
+      assert.equal(login.status, 200, login.text);
+      const me = await browser.get<{ username: string }>('/api/me');
+      assert.equal(me.status, 200);
+      assert.equal(me.body.username, username);
+      assert.equal((await browser.get('/check_session')).status, 200);
+      const session = browser.cookie('gatehouse_session') ?? '';
+      const csrf = browser.csrf ?? '';
+      assert.equal((await browser.send('DELETE', '/logout')).status, 204);
+      assert.equal((await browser.get('/check_session')).status, 204);
+
+      const tokens = await new TestClient(url).post<{ access_token: string; refresh_token: string }>('/api/token', { username, password: GOOD_PASSWORD });
+      assert.equal(tokens.status, 200);
+      const bearer = await new TestClient(url).get('/api/me', { headers: { authorization: `Bearer ${tokens.body.access_token}` } });
+      assert.equal(bearer.status, 200);
+      const refreshed = await new TestClient(url).post<{ refresh_token: string }>('/api/token/refresh', { refresh_token: tokens.body.refresh_token });
+      assert.equal(refreshed.status, 200);
+      // Credentials sent where they do not belong must not reach the log either.
+      await new TestClient(url).get(`/login?username=${username}&password=${encodeURIComponent(GOOD_PASSWORD)}`);
+      await new TestClient(url).post('/login', { username, password: `${GOOD_PASSWORD}-wrong` });
+
+      // SIGTERM to the server itself, as a process manager sends it; npm then exits with its status.
+      const node = descendants(server.child.pid ?? 0).find((p) => /^\S*node\s+dist\/src\/main\.js/.test(p.args));
+      assert.ok(node, 'npm start runs node dist/src/main.js');
+      process.kill(node.pid, 'SIGTERM');
+      const { code, signal } = await server.exited;
+      assert.equal(signal, null, server.output());
+      assert.equal(code, 0, server.output());
+
+      const log = server.output();
+      assert.match(log, /"method":"GET","url":"\/api\/me"/, 'the log has request lines (so the checks below mean something)');
+      assert.match(log, /"url":"\/login","remoteAddress"/, 'logged without the query string');
+      for (const [what, secret] of [
+        ['the password', GOOD_PASSWORD],
+        ['the password (URL-encoded)', encodeURIComponent(GOOD_PASSWORD)],
+        ['the session cookie', session],
+        ['the CSRF token', csrf],
+        ['the access token', tokens.body.access_token],
+        ['the refresh token', tokens.body.refresh_token],
+        ['the refreshed refresh token', refreshed.body.refresh_token],
+      ] as const) {
+        assert.ok(secret.length > 10, what);
+        assert.ok(!log.includes(secret), `the log contains ${what}`);
+      }
+    } finally {
+      kill(server);
+    }
+  });
+
+  it('an invalid setting stops the process before it listens, with one stderr line naming it', async () => {
+    const port = await freePort();
+    const server = run(process.execPath, ['dist/src/main.js'], serverEnv({ PORT: 'abc', DATABASE_URL: `sqlite:${databaseFile()}` }));
+    try {
+      const { code } = await server.exited;
+      assert.notEqual(code, 0);
+      assert.match(oneLine(server.stderr()), /\bPORT\b/);
+    } finally {
+      kill(server);
+    }
+    // And the same for a production-only rule.
+    const prod = run(process.execPath, ['dist/src/main.js'], serverEnv({ PORT: String(port), NODE_ENV: 'production', PUBLIC_URL: 'http://auth.example.com', DATABASE_URL: `sqlite:${databaseFile()}` }));
+    try {
+      const { code } = await prod.exited;
+      assert.notEqual(code, 0);
+      assert.match(oneLine(prod.stderr()), /\bPUBLIC_URL\b/);
+    } finally {
+      kill(prod);
+    }
+  });
+
+  it('RATE_LIMITS=off warns at start', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const server = run(process.execPath, ['dist/src/main.js'], serverEnv({ PORT: String(port), DATABASE_URL: `sqlite:${databaseFile()}`, RATE_LIMITS: 'off' }));
+    try {
+      await waitUntilUp(server, url, 60_000);
+      server.child.kill('SIGTERM');
+      assert.equal((await server.exited).code, 0);
+      assert.match(server.output(), /"level":40[^\n]*RATE_LIMITS=off/);
+    } finally {
+      kill(server);
+    }
+  });
+});
+
+describe('the gatehouse CLI', () => {
+  it('user create --admin (password on stdin) makes an admin who can log in; user disable stops their login', async () => {
+    const database = `sqlite:${databaseFile()}`;
+    const env = serverEnv({ DATABASE_URL: database });
+    const admin = uniqueName('root');
+    const created = cli(['user', 'create', '--username', admin, '--email', `${admin}@example.com`, '--admin'], env, `${GOOD_PASSWORD}\n`, true);
+    assert.equal(created.status, 0, created.stderr);
+    assert.match(oneLine(created.stdout), new RegExp(`created user ${admin} .*role admin`));
+    assert.ok(!created.stdout.includes(GOOD_PASSWORD) && !created.stderr.includes(GOOD_PASSWORD));
+
+    const server = await startTestServer({ DATABASE_URL: database });
+    try {
+      const login = await server.client().post<{ role: string }>('/login', { username: admin, password: GOOD_PASSWORD });
+      assert.equal(login.status, 200);
+      assert.equal(login.body.role, 'admin');
+
+      // The last active admin cannot be disabled: a one-line refusal, exit 1.
+      const refused = cli(['user', 'disable', '--username', admin], env);
+      assert.equal(refused.status, 1);
+      assert.match(oneLine(refused.stderr), /last active admin/i);
+
+      const second = uniqueName('root2');
+      assert.equal(cli(['user', 'create', '--username', second, '--admin'], env, `${GOOD_PASSWORD}\n`).status, 0);
+      const disabled = cli(['user', 'disable', '--username', admin], env, '', true);
+      assert.equal(disabled.status, 0, disabled.stderr);
+      assert.match(oneLine(disabled.stdout), /disabled/);
+      const after = await server.client().post<{ error: { code: string } }>('/login', { username: admin, password: GOOD_PASSWORD });
+      assert.equal(after.status, 401);
+      assert.equal(after.body.error.code, 'invalid_credentials');
+
+      const enabled = cli(['user', 'enable', '--username', admin], env);
+      assert.equal(enabled.status, 0, enabled.stderr);
+      assert.equal((await server.client().post('/login', { username: admin, password: GOOD_PASSWORD })).status, 200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses bad usage with a non-zero exit and a one-line error', () => {
+    const env = serverEnv({ DATABASE_URL: `sqlite:${databaseFile()}` });
+    const cases: Array<[string[], RegExp]> = [
+      [['user', 'create'], /--username/],
+      [['user', 'frobnicate', '--username', 'someone'], /unknown user command/],
+      [['frobnicate'], /unknown command/],
+      [['user', 'create', '--username', 'someone', '--password', GOOD_PASSWORD], /--password/],
+      [['user', 'create', '--username', 'someone', 'extra'], /extra/],
+      [['keys', 'spin'], /unknown keys command/],
+    ];
+    for (const [args, message] of cases) {
+      const result = cli(args, env, `${GOOD_PASSWORD}\n`);
+      assert.notEqual(result.status, 0, args.join(' '));
+      assert.equal(result.status, 64, `${args.join(' ')}: usage errors exit 64`);
+      assert.match(oneLine(result.stderr), message, args.join(' '));
+      assert.equal(result.stdout, '');
+    }
+  });
+
+  it('refuses a bad password or a taken name with exit 1 and one line', () => {
+    const env = serverEnv({ DATABASE_URL: `sqlite:${databaseFile()}` });
+    const weak = cli(['user', 'create', '--username', uniqueName('weak')], env, 'password\n');
+    assert.equal(weak.status, 1);
+    assert.match(oneLine(weak.stderr), /too common/);
+    const empty = cli(['user', 'create', '--username', uniqueName('empty')], env, '');
+    assert.equal(empty.status, 1);
+    assert.match(oneLine(empty.stderr), /at least 8 bytes/);
+    const name = uniqueName('twice');
+    assert.equal(cli(['user', 'create', '--username', name], env, `${GOOD_PASSWORD}\n`).status, 0);
+    const again = cli(['user', 'create', '--username', name.toUpperCase()], env, `${GOOD_PASSWORD}\n`);
+    assert.equal(again.status, 1);
+    assert.match(oneLine(again.stderr), /taken/);
+    const unknown = cli(['user', 'disable', '--username', uniqueName('nobody')], env);
+    assert.equal(unknown.status, 1);
+    assert.match(oneLine(unknown.stderr), /No user named/);
+  });
+
+  it('an invalid setting stops a command with one line naming it', () => {
+    const result = cli(['migrate'], serverEnv({ DATABASE_URL: 'mysql://nope' }));
+    assert.equal(result.status, 2);
+    assert.match(oneLine(result.stderr), /DATABASE_URL/);
+  });
+});
