@@ -76,11 +76,14 @@ export async function deleteSessionsOfUser(db: Db, userId: number): Promise<numb
   return Number(result.numDeletedRows);
 }
 
-/** Keep at most `keep` sessions per user, dropping the oldest: bounds what one account can store. */
-export async function trimSessionsOfUser(db: Db, userId: number, keep: number): Promise<void> {
+/**
+ * Keep at most `keep` sessions per user, dropping the oldest: bounds what one account can store.
+ * Returns the token hashes of the sessions it ended, for the caches that may still hold them.
+ */
+export async function trimSessionsOfUser(db: Db, userId: number, keep: number): Promise<string[]> {
   const stale = await db
     .selectFrom('sessions')
-    .select('id')
+    .select(['id', 'token_hash'])
     .where('user_id', '=', userId)
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')
@@ -90,6 +93,7 @@ export async function trimSessionsOfUser(db: Db, userId: number, keep: number): 
   if (stale.length > 0) {
     await db.deleteFrom('sessions').where('id', 'in', stale.map((s) => s.id)).execute();
   }
+  return stale.map((s) => s.token_hash);
 }
 
 export async function deleteExpiredSessions(db: Db, now: string): Promise<number> {

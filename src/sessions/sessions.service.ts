@@ -66,7 +66,11 @@ export class SessionService {
       ip: options.ip,
       user_agent: options.userAgent?.slice(0, 512) ?? null,
     });
-    await repo.trimSessionsOfUser(this.db, userId, this.config.maxSessionsPerUser);
+    // Ended like a logout: dropped from every instance's cache, not left to live out its cache time.
+    for (const tokenHash of await repo.trimSessionsOfUser(this.db, userId, this.config.maxSessionsPerUser)) {
+      this.#cache.delete(tokenHash);
+      await this.bus.publish({ kind: 'session', tokenHash });
+    }
     return { token, csrfToken, id, persistent: options.remember, expiresAt };
   }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setPassword } from '../../src/accounts/accounts.service.js';
 import { GOOD_PASSWORD, signUpClient, startTestServer, uniqueName } from '../helpers/app.js';
 import type { TestServer } from '../helpers/app.js';
 
@@ -143,5 +144,67 @@ describe('browser sessions', () => {
     assert.ok(!res.setCookies.some((c) => c.name === 'gatehouse_session'));
     const post = await server.client().request('POST', `/login?username=${user.username}&password=${encodeURIComponent(GOOD_PASSWORD)}`, { json: {} });
     assert.equal(post.status, 422);
+  });
+
+  it('a query-string login that also has a body uses the body only', async () => {
+    const { user } = await signUpClient(server);
+    const res = await server.client().request('POST', `/login?password=${encodeURIComponent(GOOD_PASSWORD)}`, { json: { username: user.username, password: 'wrong password here' } });
+    assert.equal(res.status, 401);
+  });
+
+  it('treats forged, oversized and odd session cookies as no session: 401 / 204, never 500', async () => {
+    const values = ['x', 'A'.repeat(43), 'A'.repeat(4000), '%00%00', 'é🔑', '"quoted"', ''];
+    for (const value of values) {
+      const headers = { cookie: `gatehouse_session=${encodeURIComponent(value)}` };
+      const me = await server.client().get<{ error: { code: string } }>('/api/me', { headers });
+      assert.equal(me.status, 401, value);
+      assert.equal(me.body.error.code, 'unauthenticated');
+      assert.equal((await server.client().get('/check_session', { headers })).status, 204, value);
+      assert.equal((await server.client().request('DELETE', '/logout', { headers })).status, 204, value);
+    }
+  });
+
+  it('logout without a session is 204 and GET /logout without one still goes to /login', async () => {
+    const res = await server.client().get('/logout');
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.get('location'), '/login');
+  });
+
+  it('a replayed cookie fails for every kind of request after logout', async () => {
+    const { client } = await signUpClient(server);
+    const replay = client.clone();
+    assert.equal((await client.send('DELETE', '/logout')).status, 204);
+    assert.equal((await replay.get('/api/me')).status, 401);
+    assert.equal((await replay.send('POST', '/api/bucketlists', { name: 'after logout' })).status, 401);
+    // Logging out again with the dead cookie changes nothing and is still 204.
+    assert.equal((await replay.send('DELETE', '/logout')).status, 204);
+  });
+
+  it('a password change ends every session of the user', async () => {
+    const { client, user } = await signUpClient(server);
+    const second = server.client();
+    await second.post('/login', { username: user.username, password: GOOD_PASSWORD });
+    await setPassword(server.ctx, user.id, 'a brand new passphrase', null);
+    assert.equal((await client.get('/api/me')).status, 401);
+    assert.equal((await second.get('/api/me')).status, 401);
+    assert.equal((await server.client().post('/login', { username: user.username, password: GOOD_PASSWORD })).status, 401);
+    assert.equal((await server.client().post('/login', { username: user.username, password: 'a brand new passphrase' })).status, 200);
+  });
+
+  it('keeps at most MAX_SESSIONS_PER_USER sessions, ending the oldest', async () => {
+    const limited = await startTestServer({ MAX_SESSIONS_PER_USER: '2' });
+    try {
+      const { client: first, user } = await signUpClient(limited);
+      const second = limited.client();
+      const third = limited.client();
+      await second.post('/login', { username: user.username, password: GOOD_PASSWORD });
+      assert.equal((await first.get('/api/me')).status, 200);
+      await third.post('/login', { username: user.username, password: GOOD_PASSWORD });
+      assert.equal((await first.get('/check_session')).status, 204, 'the oldest session ended');
+      assert.equal((await second.get('/api/me')).status, 200);
+      assert.equal((await third.get('/api/me')).status, 200);
+    } finally {
+      await limited.close();
+    }
   });
 });
