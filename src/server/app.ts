@@ -15,7 +15,7 @@ import { adminRoutes } from '../admin/admin.routes.js';
 import { bucketlistRoutes } from '../bucketlists/bucketlists.routes.js';
 import type { Config } from '../config.js';
 import type { AppContext } from '../context.js';
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, OverloadedError } from '../errors.js';
 import { LocalRevocationBus } from '../events.js';
 import type { RevocationBus } from '../events.js';
 import { RedisRevocationBus } from '../events-redis.js';
@@ -209,7 +209,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
     connectionTimeout: 60_000,
     keepAliveTimeout: 10_000,
     http: { headersTimeout: 10_000, connectionsCheckingInterval: 1_000 },
-    return503OnClosing: true,
+    // Our own 503 while closing (below): Fastify's has another shape than every other error.
+    return503OnClosing: false,
     logController: new OneLinePerRequest(),
     routerOptions: { maxParamLength: 200 },
     // A path that is not valid percent-encoding, or an over-long id, gets the contract's error shape.
@@ -222,6 +223,17 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
   app.removeContentTypeParser('text/plain');
   const ctx = createContext(config, deps, app.log);
   app.decorate('ctx', ctx);
+  // Requests that still arrive on kept-alive connections during a graceful stop are shed with
+  // 503 and Retry-After, so a load balancer retries them elsewhere; in-flight ones finish.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    reply.header('Connection', 'close');
+    throw new OverloadedError(1);
+  });
   // Recorded first, before any plugin adds routes; the options objects are the ones later onRoute
   // hooks adjust, so `config.access` read from them after start-up is what the route enforces.
   const routeTable: RouteOptions[] = [];
