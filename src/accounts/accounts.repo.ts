@@ -41,8 +41,9 @@ export function normalizeUsername(username: string): string {
   return username.trim().toLowerCase();
 }
 
+/** NFC as well as lower case: "é" typed as one code point or as "e" + accent is one address. */
 export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
+  return email.normalize('NFC').trim().toLowerCase();
 }
 
 export async function findUserById(db: Db, id: number): Promise<UserRecord | null> {
@@ -52,7 +53,7 @@ export async function findUserById(db: Db, id: number): Promise<UserRecord | nul
 
 /** Look a user up by username or email, with the password hash: for login only. */
 export async function findUserForLogin(db: Db, identifier: string): Promise<{ user: UserRecord; passwordHash: string | null } | null> {
-  const key = identifier.trim().toLowerCase();
+  const key = identifier.includes('@') ? normalizeEmail(identifier) : normalizeUsername(identifier);
   const row = await db
     .selectFrom('users')
     .leftJoin('password_credentials', 'password_credentials.user_id', 'users.id')

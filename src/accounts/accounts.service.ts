@@ -77,7 +77,7 @@ function emailTaken(): ConflictError {
  */
 export async function verifyCredentials(ctx: AppContext, identifier: string, password: string, meta: RequestMeta): Promise<UserRecord> {
   const found = await repo.findUserForLogin(ctx.db, identifier);
-  const throttleKey = found ? `user:${found.user.id}` : `name:${identifier.trim().toLowerCase()}`;
+  const throttleKey = found ? `user:${found.user.id}` : `name:${repo.normalizeEmail(identifier)}`;
   try {
     await ctx.loginThrottle.assertAllowed(throttleKey);
   } catch (error) {

@@ -113,6 +113,15 @@ describe('POST /signup', () => {
       assertError(res, 409, 'email_taken');
     });
 
+    it('treats an email typed in another Unicode form as the same address', async () => {
+      const base = uniqueName('nfc');
+      const composed = `jos\u00e9.${base}@example.com`;
+      const decomposed = `jose\u0301.${base}@example.com`;
+      assert.equal((await signup({ username: base, email: composed, password: GOOD_PASSWORD })).status, 201);
+      assertError(await signup({ username: uniqueName('nfd'), email: decomposed, password: GOOD_PASSWORD }), 409, 'email_taken');
+      assert.equal((await server.client().post('/login', { username: decomposed.toUpperCase(), password: GOOD_PASSWORD })).status, 200);
+    });
+
     it('several accounts may have no email', async () => {
       assert.equal((await signup({ username: uniqueName('a'), password: GOOD_PASSWORD })).status, 201);
       assert.equal((await signup({ username: uniqueName('b'), password: GOOD_PASSWORD })).status, 201);
