@@ -207,4 +207,15 @@ describe('browser sessions', () => {
       await limited.close();
     }
   });
+
+  it('sends security headers with JSON answers and errors alike', async () => {
+    const { client } = await signUpClient(server);
+    for (const res of [await client.get('/api/me'), await server.client().get('/api/me'), await server.client().post('/login', {})]) {
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+      assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+      assert.ok(res.headers.get('x-frame-options'));
+      assert.ok(res.headers.get('referrer-policy'));
+      assert.equal(res.headers.get('x-powered-by'), null);
+    }
+  });
 });
