@@ -218,4 +218,14 @@ describe('browser sessions', () => {
       assert.equal(res.headers.get('x-powered-by'), null);
     }
   });
+
+  it('/check_session and logout look at the session cookie alone, never at Authorization', async () => {
+    const { client, user } = await signUpClient(server);
+    const tokens = await server.client().post<{ access_token: string }>('/api/token', { username: user.username, password: GOOD_PASSWORD });
+    const bearer = { authorization: `Bearer ${tokens.body.access_token}` };
+    assert.equal((await server.client().get('/check_session', { headers: bearer })).status, 204, 'a token is not a session');
+    assert.equal((await client.get('/check_session', { headers: { authorization: 'Bearer not-a-token' } })).status, 200, 'a bad token does not hide the session');
+    assert.equal((await server.client().request('DELETE', '/logout', { headers: bearer })).status, 204);
+    assert.equal((await server.client().get('/api/me', { headers: bearer })).status, 200, 'logout without a cookie ends no token');
+  });
 });
