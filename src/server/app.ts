@@ -335,6 +335,11 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
 
   app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
+  // The dummy hash unknown usernames are compared with, made before the first login rather than
+  // during it (which would make that one answer slower than a real user's). Only when serving: the CLI never needs it.
+  app.addHook('onListen', async () => {
+    ctx.hasher.dummyHash().catch((error: unknown) => app.log.warn({ err: error }, 'could not prepare the dummy password hash'));
+  });
   app.addHook('onReady', async () => {
     await ctx.tokens.keys.init(config.jwtAlgorithm, config.accessTokenTtl + 60);
     if (deps.redis) {
