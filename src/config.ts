@@ -34,6 +34,8 @@ export interface Config {
   corsOrigins: string[];
   workers: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** One line per completed request. Off by default, as in Keycloak: /metrics counts requests. */
+  accessLog: boolean;
   rateLimits: boolean;
   loginFailuresPerAccount: number;
   loginFailureWindowSeconds: number;
@@ -245,6 +247,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     corsOrigins,
     workers: workers(env),
     logLevel: oneOf(env, 'LOG_LEVEL', nodeEnv === 'test' ? 'silent' : 'info', LOG_LEVELS),
+    accessLog: onOff(env, 'ACCESS_LOG', false),
     rateLimits: onOff(env, 'RATE_LIMITS', true),
     loginFailuresPerAccount: integer(env, 'LOGIN_FAILURES_PER_ACCOUNT', 10, 1, 100_000),
     loginFailureWindowSeconds: integer(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 15 * 60, 1, 24 * 3600),

@@ -1,0 +1,63 @@
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import helmet from 'helmet';
+
+/** The page CSP: our own scripts, styles and images only; no inline script. */
+const PAGE_CSP = {
+  useDefaults: false,
+  directives: {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'"],
+    imgSrc: ["'self'", 'data:'],
+    connectSrc: ["'self'"],
+    fontSrc: ["'self'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+    objectSrc: ["'none'"],
+    baseUri: ["'self'"],
+  },
+};
+
+/**
+ * Protective headers on every answer, chosen by what the answer is.
+ *
+ * HTML documents get helmet's full set. Everything else (JSON, assets) gets the subset that
+ * matters for a resource that is never rendered as a page — OWASP's REST recommendation: a
+ * CSP that allows nothing, nosniff, no framing, no referrer abroad, same-origin CORP, and
+ * no-store unless the route chose its own caching. Half the headers is a fifth of a session
+ * check's cost, measured (docs/benchmarks.md). The helmet middleware is built once, here.
+ */
+export const securityHeadersPlugin = fp(
+  async (app: FastifyInstance, { https }: { https: boolean }) => {
+    const applyPageHeaders = helmet({
+      contentSecurityPolicy: PAGE_CSP,
+      // Plain-HTTP development must keep working; HSTS only matters (and only applies) over HTTPS.
+      strictTransportSecurity: https,
+      // Not helmet's `no-referrer`: under it browsers send `Origin: null` on same-origin form posts
+      // and fetches, which the Origin rule refuses. `same-origin` keeps the real Origin at home
+      // and still sends no referrer (and `Origin: null`) to other sites.
+      referrerPolicy: { policy: 'same-origin' },
+    });
+    const resourceHeaders: Record<string, string> = {
+      'content-security-policy': "default-src 'none'; frame-ancestors 'none'; object-src 'none'",
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'referrer-policy': 'same-origin',
+      'cross-origin-resource-policy': 'same-origin',
+      ...(https ? { 'strict-transport-security': 'max-age=31536000; includeSubDomains' } : {}),
+    };
+
+    app.addHook('onSend', (request, reply, payload, done) => {
+      const type = reply.getHeader('content-type');
+      if (typeof type === 'string' && type.startsWith('text/html')) {
+        applyPageHeaders(request.raw, reply.raw, () => done(null, payload));
+        return;
+      }
+      reply.headers(resourceHeaders);
+      if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+      done(null, payload);
+    });
+  },
+  { name: 'gatehouse-security-headers' },
+);
