@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
@@ -243,7 +244,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
     http: { headersTimeout: 10_000, connectionsCheckingInterval: 1_000 },
     // Our own 503 while closing (below): Fastify's has another shape than every other error.
     return503OnClosing: false,
-    logController: new AccessLog(config.accessLog, destination ? pino({ level: config.logLevel, base: { pid: process.pid } }, destination) : null),
+    logController: new AccessLog(config.accessLog, destination ? pino({ level: config.logLevel, base: { pid: process.pid, hostname: hostname() } }, destination) : null),
     routerOptions: { maxParamLength: 200 },
     // A path that is not valid percent-encoding, or an over-long id, gets the contract's error shape.
     frameworkErrors: (error, request, reply) =>

@@ -48,6 +48,7 @@ describe('loadConfig', () => {
         corsOrigins: [],
         workers: 1,
         logLevel: 'info',
+        accessLog: false,
         rateLimits: true,
         loginFailuresPerAccount: 10,
         loginFailureWindowSeconds: 900,
