@@ -56,7 +56,10 @@ describe('overload: bounded work and load shedding', () => {
 
   it('sheds logins beyond the hash queue with 503 + Retry-After, never 500, while health and session checks are answered', async () => {
     const hasher = server.ctx.hasher;
-    const { client, user } = await signUpClient(server);
+    const { user } = await signUpClient(server);
+    // The probing session belongs to someone else: the flood's logins trim the flooded user's
+    // sessions to MAX_SESSIONS_PER_USER.
+    const { client } = await signUpClient(server);
 
     // Watch the pool on every turn of the event loop for as long as the flood lasts.
     let watching = true;
