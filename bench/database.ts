@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
@@ -17,6 +18,11 @@ export interface BenchDatabase {
   /** One session per seeded user ordinal; returns the cookie values (the server stores only their SHA-256). */
   seedSessions(ordinals: number[]): Promise<string[]>;
   countUsers(): Promise<number>;
+  /**
+   * A copy of this database, rows and all, as a new database of its own (`label` goes into its
+   * name); no server may be using this one meanwhile. The caller drops it (Bench.track).
+   */
+  clone(label: string): Promise<BenchDatabase>;
   drop(): Promise<void>;
 }
 
@@ -57,8 +63,8 @@ function sessionTimes(): { now: string; idle: string; expires: string } {
 }
 
 /** A SQLite file in `dir`. Seeding uses one prepared statement per table inside a transaction per chunk. */
-export function sqliteDatabase(dir: string): BenchDatabase {
-  const path = join(dir, 'gatehouse-bench.db');
+export function sqliteDatabase(dir: string, file = 'gatehouse-bench.db'): BenchDatabase {
+  const path = join(dir, file);
   const open = () => {
     const db = new SqliteDatabase(path);
     db.pragma('busy_timeout = 5000');
@@ -114,8 +120,20 @@ export function sqliteDatabase(dir: string): BenchDatabase {
         db.close();
       }
     },
+    async clone(label) {
+      const file = `gatehouse-bench-${label}.db`;
+      // SQLite's backup API rather than a file copy: it includes what is still in the -wal file.
+      const db = open();
+      try {
+        await db.backup(join(dir, file));
+      } finally {
+        db.close();
+      }
+      return sqliteDatabase(dir, file);
+    },
     async drop() {
-      // The file lives in the run's temporary directory, which is removed with it.
+      // The run's temporary directory is removed as well; removing the file now frees the disk early.
+      for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${path}${suffix}`, { force: true });
     },
   };
 }
@@ -124,12 +142,17 @@ export function sqliteDatabase(dir: string): BenchDatabase {
  * A fresh PostgreSQL database on `adminUrl`'s server, created through `adminUrl` (a database that
  * already exists) and dropped at the end. Seeding is INSERT … SELECT over generate_series.
  */
-export async function postgresDatabase(adminUrl: string): Promise<BenchDatabase> {
+export function postgresDatabase(adminUrl: string): Promise<BenchDatabase> {
   const name = `gatehouse_bench_${Date.now()}_${process.pid}`;
+  return createPostgres(adminUrl, name, name, null);
+}
+
+/** Create database `name` (as a copy of database `template`, if given) and return it; its clones are named `<run>_<label>`. */
+async function createPostgres(adminUrl: string, run: string, name: string, template: string | null): Promise<BenchDatabase> {
   const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
   await admin.connect();
   try {
-    await admin.query(`create database ${name}`);
+    await admin.query(`create database ${name}${template ? ` template ${template}` : ''}`);
   } finally {
     await admin.end();
   }
@@ -184,6 +207,8 @@ export async function postgresDatabase(adminUrl: string): Promise<BenchDatabase>
         return tokens;
       }),
     countUsers: () => withClient(async (client) => Number((await client.query<{ n: string }>('select count(*) as n from users')).rows[0]?.n ?? 0)),
+    // CREATE DATABASE … TEMPLATE copies the files, statistics included; it refuses while anyone is connected to the template.
+    clone: (label) => createPostgres(adminUrl, run, `${run}_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`, name),
     async drop() {
       const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
       await client.connect();

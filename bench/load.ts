@@ -50,10 +50,12 @@ export interface LoadResult {
   timeouts: number;
   /** Latency of the expected answers, measured per response (sub-millisecond, unlike autocannon's histogram). */
   latency: LatencySummary;
+  /** When measured in interleaved rounds (bench/rounds.ts): each round's own result; the fields above add them up. */
+  rounds?: LoadResult[];
 }
 
 /** Growable list of latencies; a plain array of 10 M numbers would cost far more memory. */
-class Samples {
+export class Samples {
   #values = new Float64Array(1 << 16);
   #count = 0;
 
@@ -66,6 +68,10 @@ class Samples {
     this.#values[this.#count++] = value;
   }
 
+  addAll(other: Samples): void {
+    for (const value of other.#values.subarray(0, other.#count)) this.add(value);
+  }
+
   summary(): LatencySummary {
     const sorted = this.#values.slice(0, this.#count).sort();
     const n = sorted.length;
@@ -76,7 +82,12 @@ class Samples {
   }
 }
 
-export function runLoad(spec: LoadSpec): Promise<LoadResult> {
+export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  return (await runLoadWithSamples(spec)).result;
+}
+
+/** runLoad, also handing back every latency sample, so that several runs can be merged into one (mergeLoads). */
+export function runLoadWithSamples(spec: LoadSpec): Promise<{ result: LoadResult; samples: Samples }> {
   const expected = new Set(spec.expect);
   const samples = new Samples();
   let connectionIndex = 0;
@@ -119,7 +130,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
       }
       const latency = samples.summary();
       const seconds = result.duration;
-      resolve({
+      const loadResult: LoadResult = {
         title: spec.title,
         path: spec.path,
         connections: spec.connections,
@@ -132,12 +143,55 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
         errors: result.errors,
         timeouts: result.timeouts,
         latency,
-      });
+      };
+      resolve({ result: loadResult, samples });
     });
     instance.on('response', (_client: Client, statusCode: number, _bytes: number, responseTime: number) => {
       if (expected.has(statusCode)) samples.add(responseTime);
     });
   });
+}
+
+/**
+ * Several runs of one workload as one result: time, responses and statuses added up, rps = all
+ * expected answers ÷ all the time, latency percentiles over every sample of every run. The runs
+ * are kept in `rounds`.
+ */
+export function mergeLoads(title: string, runs: Array<{ result: LoadResult; samples: Samples }>): LoadResult {
+  const first = runs[0]?.result;
+  if (!first) throw new Error(`mergeLoads: no runs of ${title}`);
+  const all = new Samples();
+  const statuses: Record<string, number> = {};
+  let seconds = 0;
+  let responses = 0;
+  let unexpected = 0;
+  let errors = 0;
+  let timeouts = 0;
+  for (const { result, samples } of runs) {
+    all.addAll(samples);
+    for (const [status, count] of Object.entries(result.statuses)) statuses[status] = (statuses[status] ?? 0) + count;
+    seconds += result.seconds;
+    responses += result.responses;
+    unexpected += result.unexpected;
+    errors += result.errors;
+    timeouts += result.timeouts;
+  }
+  const latency = all.summary();
+  return {
+    title,
+    path: first.path,
+    connections: first.connections,
+    seconds,
+    expect: first.expect,
+    rps: seconds > 0 ? latency.samples / seconds : 0,
+    responses,
+    statuses,
+    unexpected,
+    errors,
+    timeouts,
+    latency,
+    rounds: runs.map((run) => run.result),
+  };
 }
 
 /** The same load, its results thrown away: lets the JIT and the server's caches warm up first. */

@@ -4,9 +4,9 @@
  * loopback, prints a table against the targets and writes JSON (and a Markdown table) to
  * bench/results/. docs/benchmarks.md explains every figure.
  *
- *   npm run bench -- [--quick] [--db sqlite|postgres] [--workers N] [--duration S] [--soak S]
- *                    [--only W3,W3b,…] [--profile] [--sizes 1000,100000,1000000] [--env NAME=VALUE]
- *                    [--out FILE]
+ *   npm run bench -- [--quick] [--db sqlite|postgres] [--workers N] [--duration S] [--rounds R]
+ *                    [--soak S] [--only W3,W3b,…] [--profile] [--sizes 1000,100000,1000000]
+ *                    [--env NAME=VALUE] [--out FILE]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -17,13 +17,15 @@ import { parseArgs } from 'node:util';
 import bcrypt from 'bcrypt';
 import type { Config } from '../src/config.js';
 import { postgresDatabase, seedUsername, sqliteDatabase } from './database.js';
-import { describe, runLoad } from './load.js';
-import type { LoadResult } from './load.js';
+import { describe, runLoad, warmUp } from './load.js';
+import type { LoadResult, LoadSpec } from './load.js';
 import { killAllNow, rssOfTree, sleep } from './processes.js';
 import { gitState, machine, renderMarkdown, renderTable, rows } from './report.js';
 import type { HashCost, Results, Soak } from './report.js';
+import { interleave, median, roundSeconds } from './rounds.js';
 import { accessToken, baseEnv, Bench, drainHashQueue, loginCookie, ROOT, SERVER_ENTRY, startBareServer, startGatehouse } from './servers.js';
 import type { Server } from './servers.js';
+import { sizeRun } from './sizes.js';
 import { PROFILE_DIR, summarizeProfile } from './top-functions.js';
 import {
   CHECK_USERS,
@@ -35,7 +37,6 @@ import {
   signupSpec,
   spread,
   unknownUserSpec,
-  W6_SESSIONS,
   wrongPasswordSpec,
 } from './workloads.js';
 
@@ -47,8 +48,10 @@ type Workload = (typeof WORKLOADS)[number];
 
 const USAGE = `Usage: npm run bench -- [options]
 
-  --quick              2 s per workload, W6 at 1 k and 10 k users, a 10 s soak: checks the harness, not the targets
-  --duration S         seconds per workload (default 10)
+  --quick              2 s per workload (3 s for the interleaved ones), one round, W6 at 1 k and 10 k users,
+                       a 10 s soak: checks the harness, not the targets
+  --duration S         seconds per workload (default 10); floor, W3, W3b and W6 share them out over the rounds
+  --rounds R           interleaved rounds of floor/W3/W3b and of W6's sizes, each at least 3 s (default 3)
   --db sqlite|postgres database (default sqlite; postgres creates and drops a database on 127.0.0.1:5432)
   --postgres-url URL   where to create it (default postgres://postgres@127.0.0.1:5432/test; loopback only)
   --workers N          WORKERS for the server (default: the server's own default)
@@ -62,6 +65,7 @@ const USAGE = `Usage: npm run bench -- [options]
 interface Options {
   quick: boolean;
   duration: number;
+  rounds: number;
   warmup: number;
   db: 'sqlite' | 'postgres';
   postgresUrl: string;
@@ -90,6 +94,7 @@ function parseOptions(argv: string[]): Options {
     options: {
       quick: { type: 'boolean', default: false },
       duration: { type: 'string' },
+      rounds: { type: 'string' },
       db: { type: 'string', default: 'sqlite' },
       'postgres-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
       workers: { type: 'string' },
@@ -129,6 +134,7 @@ function parseOptions(argv: string[]): Options {
   return {
     quick,
     duration: values.duration ? positiveInteger('--duration', values.duration) : quick ? 2 : 10,
+    rounds: values.rounds ? positiveInteger('--rounds', values.rounds) : quick ? 1 : 3,
     warmup: quick ? 1 : 3,
     db: values.db,
     postgresUrl: values['postgres-url'],
@@ -162,12 +168,6 @@ function ensureBuilt(): void {
   if (result.status !== 0) fail('npm run build failed');
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
-
 /** One bcrypt hash at the configured cost, in this process, one at a time; the first is a warm-up. Also returns a hash to seed with. */
 async function measureHash(cost: number, samples: number): Promise<{ hash: string; cost: HashCost }> {
   let hash = await bcrypt.hash(SEED_PASSWORD, cost);
@@ -182,13 +182,44 @@ async function measureHash(cost: number, samples: number): Promise<{ hash: strin
   return { hash, cost: { cost, samplesMs, medianMs, cores, limitPerSecond: cores / (medianMs / 1000) } };
 }
 
-/** The floor: the bare server with the same connections and headers as W3. */
-async function measureFloor(bench: Bench, options: Options, body: string, cookieHeaders: Array<Record<string, string>>): Promise<LoadResult> {
-  const bare = await startBareServer(bench, body);
+type CheckWorkload = 'floor' | 'W3' | 'W3b';
+
+/**
+ * The floor (the bare server, same connections and headers as W3), W3 and W3b, those of them that
+ * were asked for. Two or more run in interleaved rounds with both servers up, so "W3 ÷ floor"
+ * compares runs seconds apart; one alone runs for the whole duration, as any other workload.
+ */
+async function checkRun(
+  bench: Bench,
+  options: Options,
+  results: Results,
+  origin: string,
+  body: string,
+  cookieHeaders: Array<Record<string, string>>,
+  bearerHeaders: Array<Record<string, string>>,
+): Promise<void> {
+  const names = (['floor', 'W3', 'W3b'] as const).filter((name) => options.only.has(name));
+  if (names.length === 0) return;
+  const bare = names.includes('floor') ? await startBareServer(bench, body) : null;
+  const spec = (name: CheckWorkload, seconds: number): LoadSpec => {
+    if (name === 'floor') return checkSpec('floor (bare Fastify route)', bare?.origin ?? '', seconds, '/check_session', cookieHeaders);
+    if (name === 'W3') return checkSpec('W3 session checks', origin, seconds, '/check_session', cookieHeaders);
+    return checkSpec('W3b bearer checks', origin, seconds, '/api/me', bearerHeaders);
+  };
   try {
-    return await measure(checkSpec('floor (bare Fastify route)', bare.origin, options.duration, '/check_session', cookieHeaders), options.warmup);
+    const [only] = names;
+    if (names.length === 1 && only) {
+      results[only] = await measure(spec(only, options.duration), options.warmup);
+      return;
+    }
+    const seconds = roundSeconds(options.duration, options.rounds);
+    const specs = names.map((name) => spec(name, seconds));
+    say(`→ ${names.join(', ')} side by side: ${options.rounds} interleaved round(s) of ${seconds.toFixed(1)} s each (after a ${options.warmup} s warm-up each)`);
+    for (const one of specs) await warmUp(one, options.warmup);
+    const measured = await interleave(specs, options.rounds);
+    for (const [i, name] of names.entries()) results[name] = measured[i];
   } finally {
-    await bare.process.stop();
+    await bare?.process.stop();
   }
 }
 
@@ -214,9 +245,7 @@ async function mainRun(bench: Bench, options: Options, results: Results, baseUse
     const checkBody = await check.text();
     if (check.status !== 200) throw new Error(`GET /check_session with a fresh login cookie answered ${check.status}`);
 
-    if (run('floor')) results.floor = await measureFloor(bench, options, checkBody, cookieHeaders);
-    if (run('W3')) results.W3 = await measure(checkSpec('W3 session checks', origin, d, '/check_session', cookieHeaders), options.warmup);
-    if (run('W3b')) results.W3b = await measure(checkSpec('W3b bearer checks', origin, d, '/api/me', bearerHeaders), options.warmup);
+    await checkRun(bench, options, results, origin, checkBody, cookieHeaders, bearerHeaders);
     if (run('W2')) {
       results.W2 = await measure(loginSpec(origin, d, baseUsers));
       await drain();
@@ -279,41 +308,6 @@ async function soak(server: Server, seconds: number, cookieHeaders: Array<Record
   return { seconds, samples, baselineMb, finalMb, growth, checks };
 }
 
-/**
- * Phase 2 (W6): at each database size, W3 with 8 sessions (as in W3) and with 1000 sessions spread
- * over all users. The server is stopped while users are added and started afresh for each size.
- */
-async function sizeRun(bench: Bench, options: Options, results: Results, passwordHash: string, seeded: number): Promise<void> {
-  const database = bench.database;
-  if (!database) throw new Error('no database');
-  results.W6 = [];
-  for (const size of options.sizes) {
-    if (size > seeded) {
-      const start = Date.now();
-      await database.seedUsers(seeded, size, passwordHash);
-      say(`seeded users ${seeded + 1}…${size} in ${((Date.now() - start) / 1000).toFixed(1)} s`);
-      seeded = size;
-    }
-    const tokens = await database.seedSessions(spread(W6_SESSIONS, size));
-    const server = await startGatehouse(bench, `${size}-users`, false);
-    try {
-      const headerSets = tokens.map((token) => ({ cookie: `gatehouse_session=${token}` }));
-      const probe = await fetch(`${server.origin}/check_session`, { headers: headerSets[0] ?? {} });
-      await probe.arrayBuffer();
-      if (probe.status !== 200) {
-        throw new Error(`a seeded session was refused (${probe.status}): bench/database.ts no longer matches how src/sessions stores sessions`);
-      }
-      const users = (await database.countUsers()).toLocaleString('en-US');
-      const hotSets = spread(CHECK_USERS, headerSets.length).map((i) => headerSets[i - 1] ?? {});
-      const hot = await measure(checkSpec(`W6 session checks, ${users} users, ${hotSets.length} sessions as in W3`, server.origin, options.duration, '/check_session', hotSets), options.warmup);
-      const wide = await measure(checkSpec(`W6 session checks, ${users} users, ${headerSets.length} sessions`, server.origin, options.duration, '/check_session', headerSets), options.warmup);
-      results.W6.push({ users: size, hot, spread: wide });
-    } finally {
-      await server.process.stop();
-    }
-  }
-}
-
 function newProfiles(since: number): string[] {
   if (!existsSync(PROFILE_DIR)) return [];
   return readdirSync(PROFILE_DIR)
@@ -344,7 +338,7 @@ async function main(): Promise<number> {
     process.once(signal, () => {
       if (interrupted) return;
       interrupted = true;
-      say(`\nbench: ${signal}: stopping the servers and removing the database`);
+      say(`\nbench: ${signal}: stopping the servers and removing the databases`);
       void bench.cleanup().finally(() => process.exit(130));
     });
   }
@@ -375,10 +369,12 @@ async function main(): Promise<number> {
     const seedStart = Date.now();
     await bench.database.seedUsers(0, base, hash);
     say(`fresh ${options.db} database, ${base.toLocaleString('en-US')} users seeded in ${((Date.now() - seedStart) / 1000).toFixed(1)} s (all with one shared bcrypt hash)`);
+    // W6's smallest database: a copy taken now, before the main run's logins and signups add rows to this one.
+    const w6Base = options.only.has('W6') ? bench.track(await bench.database.clone(`w6-${base}`)) : null;
 
     const mainWorkloads: Workload[] = ['floor', 'W1', 'W2', 'W3', 'W3b', 'W4', 'W5', 'soak'];
     if (mainWorkloads.some((w) => options.only.has(w))) await mainRun(bench, options, results, base);
-    if (options.only.has('W6')) await sizeRun(bench, options, results, hash, base);
+    if (w6Base) results.W6 = await sizeRun(bench, options, w6Base, hash);
   } catch (error) {
     // What was measured before the failure is still worth a table.
     failure = error instanceof Error ? error.message : String(error);

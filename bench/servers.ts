@@ -23,7 +23,10 @@ export function baseEnv(): NodeJS.ProcessEnv {
 /** What one run shares: the temporary directory (database file, server logs), the database, the server's settings. */
 export class Bench {
   readonly tmp = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+  /** The main run's database. */
   database: BenchDatabase | null = null;
+  /** The other databases (W6's, one per size), dropped with the main one. */
+  readonly #others: BenchDatabase[] = [];
   #logs = 0;
 
   constructor(
@@ -37,12 +40,18 @@ export class Bench {
     return join(this.tmp, `${String(this.#logs).padStart(2, '0')}-${name}.log`);
   }
 
-  /** Stop every child, drop the database, remove the temporary directory. */
+  /** Drop `database` in cleanup, with the main one. */
+  track(database: BenchDatabase): BenchDatabase {
+    this.#others.push(database);
+    return database;
+  }
+
+  /** Stop every child, drop the databases, remove the temporary directory. */
   async cleanup(): Promise<void> {
     await stopAll();
-    const database = this.database;
+    const databases = [...this.#others.splice(0), ...(this.database ? [this.database] : [])];
     this.database = null;
-    if (database) await database.drop().catch((error: unknown) => say(`bench: could not drop the database: ${String(error)}`));
+    for (const database of databases) await database.drop().catch((error: unknown) => say(`bench: could not drop the database ${database.url}: ${String(error)}`));
     rmSync(this.tmp, { recursive: true, force: true });
   }
 }
@@ -56,15 +65,15 @@ export interface Server {
  * Start node dist/src/main.js on a free loopback port and wait until every worker answers. Its
  * working directory is the temporary one, so a .env in the checkout is not read.
  */
-export async function startGatehouse(bench: Bench, label: string, profile: boolean): Promise<Server> {
-  if (!bench.database) throw new Error('no database');
+export async function startGatehouse(bench: Bench, label: string, profile: boolean, database = bench.database): Promise<Server> {
+  if (!database) throw new Error('no database');
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const logPath = bench.logPath(`server-${label}`);
   if (profile) mkdirSync(PROFILE_DIR, { recursive: true });
   const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   const server = startProcess(`gatehouse (${label})`, process.execPath, [...nodeArgs, SERVER_ENTRY], {
-    env: { ...bench.serverEnv, DATABASE_URL: bench.database.url, PORT: String(port) },
+    env: { ...bench.serverEnv, DATABASE_URL: database.url, PORT: String(port) },
     cwd: bench.tmp,
     logPath,
   });
