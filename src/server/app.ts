@@ -39,6 +39,7 @@ import { healthRoutes } from './health.routes.js';
 import { renderAuthPage } from './pages/auth-pages.js';
 import type { AuthPageKind } from './pages/auth-pages.js';
 import { pageRoutes, renderNotFoundPage, sendHtml } from './pages/pages.routes.js';
+import { lazyChildLogger } from './request-logger.js';
 import { authPlugin } from './plugins/auth.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
 import { metricsPlugin } from './plugins/metrics.js';
@@ -244,6 +245,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
     http: { headersTimeout: 10_000, connectionsCheckingInterval: 1_000 },
     // Our own 503 while closing (below): Fastify's has another shape than every other error.
     return503OnClosing: false,
+    childLoggerFactory: lazyChildLogger,
     logController: new AccessLog(config.accessLog, destination ? pino({ level: config.logLevel, base: { pid: process.pid, hostname: hostname() } }, destination) : null),
     routerOptions: { maxParamLength: 200 },
     // A path that is not valid percent-encoding, or an over-long id, gets the contract's error shape.
@@ -262,10 +264,11 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!closing) return;
+  // Callback-style like the other per-request hooks: an async hook costs a promise on every request.
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done();
     reply.header('Connection', 'close');
-    throw new OverloadedError(1);
+    done(new OverloadedError(1));
   });
   // Recorded first, before any plugin adds routes; the options objects are the ones later onRoute
   // hooks adjust, so `config.access` read from them after start-up is what the route enforces.
@@ -333,7 +336,10 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   // An unknown route is 404 before any other check, including reading its body (else 413/415 would win).
-  app.addHook('onRequest', async (request, reply) => (request.is404 ? notFound(request, reply) : undefined));
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.is404) notFound(request, reply);
+    else done();
+  });
   await app.register(authPlugin, { ctx });
 
   await app.register(healthRoutes, { ctx });

@@ -27,11 +27,20 @@ export interface NewSession {
 
 export type ValidSession = SessionWithUser;
 
+/** A session read from the database, with its times parsed once rather than on every check. */
+interface CacheEntry {
+  session: ValidSession;
+  loadedAt: number;
+  expiresAtMs: number;
+  idleExpiresAtMs: number;
+  lastSeenAtMs: number;
+}
+
 /**
  * Browser sessions: an opaque 256-bit token in the cookie, its SHA-256 in the database.
  */
 export class SessionService {
-  readonly #cache = new Map<string, { session: ValidSession; loadedAt: number }>();
+  readonly #cache = new Map<string, CacheEntry>();
 
   constructor(
     private readonly db: Db,
@@ -79,30 +88,39 @@ export class SessionService {
     if (token.length < 16 || token.length > 128) return null;
     const tokenHash = sha256Hex(token);
     const now = this.clock();
-    const session = await this.#lookup(tokenHash, now);
-    if (!session) return null;
-    if (Date.parse(session.expiresAt) <= now || Date.parse(session.idleExpiresAt) <= now || session.user.disabled) return null;
-    if (now - Date.parse(session.lastSeenAt) >= TOUCH_INTERVAL_MS) {
+    const entry = this.#cache.get(tokenHash);
+    const loaded = entry && now - entry.loadedAt < SESSION_CACHE_TTL_MS ? entry : await this.#load(tokenHash, now);
+    if (!loaded) return null;
+    const { session } = loaded;
+    if (loaded.expiresAtMs <= now || loaded.idleExpiresAtMs <= now || session.user.disabled) return null;
+    if (now - loaded.lastSeenAtMs >= TOUCH_INTERVAL_MS) {
       const idleExpiresAt = this.#idleExpiry(now);
       await repo.touchSession(this.db, session.id, new Date(now).toISOString(), idleExpiresAt);
       session.lastSeenAt = new Date(now).toISOString();
       session.idleExpiresAt = idleExpiresAt;
+      loaded.lastSeenAtMs = now;
+      loaded.idleExpiresAtMs = Date.parse(idleExpiresAt);
     }
     return session;
   }
 
-  async #lookup(tokenHash: string, now: number): Promise<ValidSession | null> {
-    const cached = this.#cache.get(tokenHash);
-    if (cached && now - cached.loadedAt < SESSION_CACHE_TTL_MS) return cached.session;
+  async #load(tokenHash: string, now: number): Promise<CacheEntry | null> {
     const session = await repo.findSessionByTokenHash(this.db, tokenHash);
     this.#cache.delete(tokenHash);
     if (!session) return null;
-    this.#cache.set(tokenHash, { session, loadedAt: now });
+    const entry: CacheEntry = {
+      session,
+      loadedAt: now,
+      expiresAtMs: Date.parse(session.expiresAt),
+      idleExpiresAtMs: Date.parse(session.idleExpiresAt),
+      lastSeenAtMs: Date.parse(session.lastSeenAt),
+    };
+    this.#cache.set(tokenHash, entry);
     if (this.#cache.size > SESSION_CACHE_MAX) {
       const oldest = this.#cache.keys().next().value;
       if (oldest !== undefined) this.#cache.delete(oldest);
     }
-    return session;
+    return entry;
   }
 
   /** True when `csrfToken` is the one bound to this session. */

@@ -113,19 +113,22 @@ export const authPlugin = fp(
     app.decorateRequest('csrfToken', undefined);
     app.decorateRequest('csrfFromBody', false);
 
-    app.addHook('onRequest', async (request: FastifyRequest) => {
+    // Callback-style, not async: public routes (such as /check_session) then cost no promise.
+    app.addHook('onRequest', (request: FastifyRequest, _reply, done) => {
       // Unknown routes are 404 before any other check.
-      if (request.is404) return;
-      const carriesSession = request.cookies[SESSION_COOKIE] !== undefined;
+      if (request.is404) return done();
+      // Fastify builds this object anew on every access: read it once.
+      const route = request.routeOptions;
       // The matched route, not the raw URL: "/%6Cogin" reaches /login too and must not slip past.
-      const guardedPath = ORIGIN_GUARDED_PATHS.has(request.routeOptions.url ?? '');
-      if (isUnsafe(request) && (carriesSession || guardedPath) && !originAllowed(request, ownOrigin)) {
-        throw new OriginRefusedError();
+      if (isUnsafe(request) && (request.cookies[SESSION_COOKIE] !== undefined || ORIGIN_GUARDED_PATHS.has(route.url ?? '')) && !originAllowed(request, ownOrigin)) {
+        return done(new OriginRefusedError());
       }
-      const access = request.routeOptions.config.access ?? 'user';
-      if (access === 'public') return;
-      request.auth = await authenticate(ctx, request);
-      if (access === 'admin' && request.auth.principal.role !== 'admin') throw new ForbiddenError();
+      const access = route.config.access ?? 'user';
+      if (access === 'public') return done();
+      authenticate(ctx, request).then((auth) => {
+        request.auth = auth;
+        done(access === 'admin' && auth.principal.role !== 'admin' ? new ForbiddenError() : undefined);
+      }, done);
     });
 
     app.addHook('preValidation', async (request: FastifyRequest) => {

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, PrimitiveValueListNode, QueryResult, RootOperationNode, UnknownRow, ValueNode } from 'kysely';
+import type { KyselyPlugin, SqliteDialectConfig, PluginTransformQueryArgs, PluginTransformResultArgs, PrimitiveValueListNode, QueryResult, RootOperationNode, UnknownRow, ValueNode } from 'kysely';
 import type { Database, Storage } from '../database.js';
 import { NulAsReplacementCharacter } from './text.js';
 
@@ -30,6 +30,31 @@ class SqliteBooleanPlugin implements KyselyPlugin {
   }
 }
 
+/** Compiled statements kept per SQL text, beyond which the least recently compiled is dropped. */
+const STATEMENT_CACHE_MAX = 500;
+
+/**
+ * Kysely prepares a statement for every query, and better-sqlite3 compiles the SQL anew each time:
+ * on a session-cache miss the compile cost more than the lookup. Statements are reusable (the
+ * driver is synchronous, so one is never busy when the next query arrives), as most drivers
+ * keep them.
+ */
+function withStatementCache(connection: SqliteDatabase.Database): SqliteDialectConfig['database'] {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => connection.close(),
+    prepare(sqlText: string) {
+      let statement = statements.get(sqlText);
+      if (statement === undefined) {
+        statement = connection.prepare(sqlText);
+        statements.set(sqlText, statement);
+        if (statements.size > STATEMENT_CACHE_MAX) statements.delete(statements.keys().next().value as string);
+      }
+      return statement;
+    },
+  };
+}
+
 /**
  * Durability: WAL with synchronous=FULL, so a commit that was answered survives a process kill
  * and a power loss; busy_timeout lets several worker processes share the file.
@@ -44,7 +69,7 @@ export function openSqlite(path: string): Storage {
   connection.pragma('busy_timeout = 5000');
 
   const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: connection }),
+    dialect: new SqliteDialect({ database: withStatementCache(connection) }),
     plugins: [new SqliteBooleanPlugin()],
   });
   return {
