@@ -1,14 +1,19 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Bindings, ChildLoggerOptions, LogFn } from 'pino';
+import type { Bindings, ChildLoggerOptions } from 'pino';
 
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+type LogArgs = [unknown, ...unknown[]];
+
+function forward(logger: FastifyBaseLogger, level: Level, args: LogArgs): void {
+  Reflect.apply(logger[level], logger, args);
+}
 
 /**
  * `request.log`, made only when a request logs something. Fastify makes a pino child for every
  * request, and with redaction on, a child runs the redactor over its bindings: a measurable share
  * of a session check that, with the access log off, never logs (docs/benchmarks.md).
  */
-class LazyRequestLogger {
+class LazyRequestLogger implements FastifyBaseLogger {
   #logger: FastifyBaseLogger | null = null;
 
   constructor(
@@ -31,17 +36,37 @@ class LazyRequestLogger {
     this.resolve().level = level;
   }
 
+  fatal(...args: LogArgs): void {
+    forward(this.resolve(), 'fatal', args);
+  }
+
+  error(...args: LogArgs): void {
+    forward(this.resolve(), 'error', args);
+  }
+
+  warn(...args: LogArgs): void {
+    forward(this.resolve(), 'warn', args);
+  }
+
+  info(...args: LogArgs): void {
+    forward(this.resolve(), 'info', args);
+  }
+
+  debug(...args: LogArgs): void {
+    forward(this.resolve(), 'debug', args);
+  }
+
+  trace(...args: LogArgs): void {
+    forward(this.resolve(), 'trace', args);
+  }
+
+  silent(...args: LogArgs): void {
+    forward(this.resolve(), 'silent', args);
+  }
+
   child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
     return this.resolve().child(bindings, options);
   }
-}
-
-// The level methods live on the prototype, so a request that never logs allocates one small object.
-interface LazyRequestLogger extends Pick<FastifyBaseLogger, (typeof LEVELS)[number]> {}
-for (const level of LEVELS) {
-  LazyRequestLogger.prototype[level] = function (this: LazyRequestLogger, ...args: Parameters<LogFn>) {
-    this.resolve()[level](...args);
-  } as LogFn;
 }
 
 /** Fastify's `childLoggerFactory`. */
