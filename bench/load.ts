@@ -1,5 +1,6 @@
 import autocannon from 'autocannon';
 import type { Client, Request } from 'autocannon';
+import { cpuSecondsOfTree } from './processes.js';
 
 /** One autocannon run against a loopback server. */
 export interface LoadSpec {
@@ -22,6 +23,8 @@ export interface LoadSpec {
   setupRequest?: (request: Request) => Request;
   /** Statuses that count as the workload's answer; anything else is reported as unexpected. */
   expect: number[];
+  /** The server's process: its CPU time during the run is recorded, to show which side was the bottleneck. */
+  serverPid?: number;
 }
 
 export interface LatencySummary {
@@ -50,6 +53,11 @@ export interface LoadResult {
   timeouts: number;
   /** Latency of the expected answers, measured per response (sub-millisecond, unlike autocannon's histogram). */
   latency: LatencySummary;
+  /**
+   * CPU seconds (user + system) used during the run by the server (all its threads and cluster
+   * workers) and by this process, the load generator. Divided by `seconds`: cores kept busy.
+   */
+  cpu?: { serverSeconds: number; loadGeneratorSeconds: number };
   /** When measured in interleaved rounds (bench/rounds.ts): each round's own result; the fields above add them up. */
   rounds?: LoadResult[];
 }
@@ -113,12 +121,16 @@ export function runLoadWithSamples(spec: LoadSpec): Promise<{ result: LoadResult
         }
       : {}),
   };
+  const serverCpuBefore = spec.serverPid === undefined ? null : cpuSecondsOfTree(spec.serverPid);
+  const ownCpuBefore = process.cpuUsage();
   return new Promise((resolve, reject) => {
     const instance = autocannon(options, (error: unknown, result: autocannon.Result) => {
       if (error) {
         reject(error instanceof Error ? error : new Error(String(error)));
         return;
       }
+      const ownCpu = process.cpuUsage(ownCpuBefore);
+      const serverCpuAfter = spec.serverPid === undefined ? null : cpuSecondsOfTree(spec.serverPid);
       const statuses: Record<string, number> = {};
       let responses = 0;
       let unexpected = 0;
@@ -143,6 +155,9 @@ export function runLoadWithSamples(spec: LoadSpec): Promise<{ result: LoadResult
         errors: result.errors,
         timeouts: result.timeouts,
         latency,
+        ...(serverCpuBefore !== null && serverCpuAfter !== null
+          ? { cpu: { serverSeconds: serverCpuAfter - serverCpuBefore, loadGeneratorSeconds: (ownCpu.user + ownCpu.system) / 1e6 } }
+          : {}),
       };
       resolve({ result: loadResult, samples });
     });
@@ -167,7 +182,9 @@ export function mergeLoads(title: string, runs: Array<{ result: LoadResult; samp
   let unexpected = 0;
   let errors = 0;
   let timeouts = 0;
+  let cpu: LoadResult['cpu'] = runs.every(({ result }) => result.cpu) ? { serverSeconds: 0, loadGeneratorSeconds: 0 } : undefined;
   for (const { result, samples } of runs) {
+    if (cpu && result.cpu) cpu = { serverSeconds: cpu.serverSeconds + result.cpu.serverSeconds, loadGeneratorSeconds: cpu.loadGeneratorSeconds + result.cpu.loadGeneratorSeconds };
     all.addAll(samples);
     for (const [status, count] of Object.entries(result.statuses)) statuses[status] = (statuses[status] ?? 0) + count;
     seconds += result.seconds;
@@ -190,6 +207,7 @@ export function mergeLoads(title: string, runs: Array<{ result: LoadResult; samp
     errors,
     timeouts,
     latency,
+    ...(cpu ? { cpu } : {}),
     rounds: runs.map((run) => run.result),
   };
 }
@@ -205,11 +223,20 @@ export function unexpectedStatuses(result: LoadResult, tolerated: string[] = [])
   return Object.entries(result.statuses).filter(([status]) => !result.expect.includes(Number(status)) && !tolerated.includes(status));
 }
 
+/** "server 0.99 cores, load generator 0.62": how busy each side was, or null when not measured. */
+export function cpuShares(result: LoadResult): string | null {
+  if (!result.cpu || result.seconds <= 0) return null;
+  const cores = (seconds: number) => (seconds / result.seconds).toFixed(2);
+  return `server ${cores(result.cpu.serverSeconds)} cores, load generator ${cores(result.cpu.loadGeneratorSeconds)}`;
+}
+
 /** One line for the terminal. */
 export function describe(result: LoadResult): string {
   const others = unexpectedStatuses(result).map(([status, count]) => `${count}×${status}`);
+  const cpu = cpuShares(result);
   return (
     `${result.rps.toFixed(1)} rps, p50 ${result.latency.p50Ms.toFixed(2)} ms, p99 ${result.latency.p99Ms.toFixed(2)} ms, mean ${result.latency.meanMs.toFixed(2)} ms` +
+    (cpu ? `; ${cpu}` : '') +
     (result.errors > 0 ? `, ${result.errors} errors` : '') +
     (others.length > 0 ? `, other statuses: ${others.join(' ')}` : '')
   );

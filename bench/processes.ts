@@ -118,15 +118,42 @@ function vmRssKb(pid: number): number | null {
   }
 }
 
-function parentOf(pid: number): number | null {
+/** The fields of /proc/<pid>/stat after the command name, from field 3 (state) on. */
+function statFields(pid: number): string[] | null {
   try {
     // The command name may contain spaces and parentheses; the fields after the last ")" do not.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[1]);
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
+}
+
+function parentOf(pid: number): number | null {
+  const fields = statFields(pid);
+  return fields ? Number(fields[1]) : null;
+}
+
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((child) => parentOf(child) === pid);
+}
+
+/** Clock ticks per second of /proc's CPU times: 100 on every Linux this bench runs on (USER_HZ). */
+const CLOCK_TICKS = 100;
+
+/** CPU seconds (user + system, every thread) used so far by `pid` and its direct children (cluster workers). */
+export function cpuSecondsOfTree(pid: number): number | null {
+  let ticks = 0;
+  for (const each of [pid, ...childrenOf(pid)]) {
+    const fields = statFields(each);
+    // utime and stime are fields 14 and 15 of the stat line, 12 and 13 here.
+    if (fields) ticks += Number(fields[11]) + Number(fields[12]);
+    else if (each === pid) return null;
+  }
+  return ticks / CLOCK_TICKS;
 }
 
 export interface RssSample {
@@ -142,10 +169,7 @@ export function rssOfTree(pid: number): RssSample | null {
   const own = vmRssKb(pid);
   if (own === null) return null;
   const processes = [{ pid, mb: own / 1024 }];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const child = Number(entry);
-    if (parentOf(child) !== pid) continue;
+  for (const child of childrenOf(pid)) {
     const kb = vmRssKb(child);
     if (kb !== null) processes.push({ pid: child, mb: kb / 1024 });
   }

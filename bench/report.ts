@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
-import { unexpectedStatuses } from './load.js';
+import { cpuShares, unexpectedStatuses } from './load.js';
 import type { LoadResult } from './load.js';
 import type { RssSample } from './processes.js';
 import { rpsRatio } from './rounds.js';
@@ -168,7 +168,11 @@ export function rows(results: Results, soakRequested: boolean): Row[] {
   out.push({ workload: 'bcrypt', metric: `physical limit: ${hash.cores} cores / hash time`, value: hash.limitPerSecond, unit: 'logins/s', target: '', pass: null });
 
   const floorRps = results.floor?.rps ?? null;
-  if (results.floor) add({ workload: 'floor', metric: 'bare Fastify route, same JSON, cookie parsed', value: floorRps, unit: 'rps', target: '', pass: null }, results.floor);
+  const busy = (result: LoadResult) => {
+    const shares = cpuShares(result);
+    return shares ? { note: shares } : {};
+  };
+  if (results.floor) add({ workload: 'floor', metric: 'bare Fastify route, same JSON, cookie parsed', value: floorRps, unit: 'rps', target: '', pass: null, ...busy(results.floor) }, results.floor);
 
   if (results.W1) {
     add({ workload: 'W1', metric: 'signups/s (8 connections)', value: results.W1.rps, unit: 'rps', target: '', pass: null }, results.W1);
@@ -183,7 +187,7 @@ export function rows(results: Results, soakRequested: boolean): Row[] {
     ['W3b', results.W3b, 'bearer checks (/api/me)'],
   ] as const) {
     if (!result) continue;
-    add({ workload: name, metric: `${label}/s (50 connections)`, value: result.rps, unit: 'rps', target: '', pass: null }, result);
+    add({ workload: name, metric: `${label}/s (50 connections)`, value: result.rps, unit: 'rps', target: '', pass: null, ...busy(result) }, result);
     add({ workload: name, metric: 'p50 latency', value: result.latency.p50Ms, unit: 'ms', target: '', pass: null }, result);
     add({ workload: name, metric: 'p99 latency', value: result.latency.p99Ms, unit: 'ms', target: '', pass: null }, result);
     const share = rpsRatio(result, results.floor);

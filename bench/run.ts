@@ -193,18 +193,20 @@ async function checkRun(
   bench: Bench,
   options: Options,
   results: Results,
-  origin: string,
+  server: Server,
   body: string,
   cookieHeaders: Array<Record<string, string>>,
   bearerHeaders: Array<Record<string, string>>,
 ): Promise<void> {
+  const { origin } = server;
   const names = (['floor', 'W3', 'W3b'] as const).filter((name) => options.only.has(name));
   if (names.length === 0) return;
   const bare = names.includes('floor') ? await startBareServer(bench, body) : null;
   const spec = (name: CheckWorkload, seconds: number): LoadSpec => {
-    if (name === 'floor') return checkSpec('floor (bare Fastify route)', bare?.origin ?? '', seconds, '/check_session', cookieHeaders);
-    if (name === 'W3') return checkSpec('W3 session checks', origin, seconds, '/check_session', cookieHeaders);
-    return checkSpec('W3b bearer checks', origin, seconds, '/api/me', bearerHeaders);
+    const serverPid = server.process.pid;
+    if (name === 'floor') return { ...checkSpec('floor (bare Fastify route)', bare?.origin ?? '', seconds, '/check_session', cookieHeaders), ...(bare ? { serverPid: bare.process.pid } : {}) };
+    if (name === 'W3') return { ...checkSpec('W3 session checks', origin, seconds, '/check_session', cookieHeaders), serverPid };
+    return { ...checkSpec('W3b bearer checks', origin, seconds, '/api/me', bearerHeaders), serverPid };
   };
   try {
     const [only] = names;
@@ -245,7 +247,7 @@ async function mainRun(bench: Bench, options: Options, results: Results, baseUse
     const checkBody = await check.text();
     if (check.status !== 200) throw new Error(`GET /check_session with a fresh login cookie answered ${check.status}`);
 
-    await checkRun(bench, options, results, origin, checkBody, cookieHeaders, bearerHeaders);
+    await checkRun(bench, options, results, server, checkBody, cookieHeaders, bearerHeaders);
     if (run('W2')) {
       results.W2 = await measure(loginSpec(origin, d, baseUsers));
       await drain();
