@@ -222,9 +222,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
 
   const cores = availableParallelism();
-  const workerCount = workers(env);
-  // Every worker has its own hash pool: by default they share the cores rather than each claim all of them.
-  const hashConcurrency = integer(env, 'HASH_CONCURRENCY', Math.max(1, Math.ceil(cores / workerCount)), 1, 64);
   return Object.freeze({
     nodeEnv,
     port,
@@ -234,8 +231,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     redisUrl: redisUrl(env),
     redisPrefix: redisPrefix(env),
     bcryptCost: integer(env, 'BCRYPT_COST', 12, 4, 15),
-    hashConcurrency,
-    hashQueueMax: integer(env, 'HASH_QUEUE_MAX', 32 * hashConcurrency, 0, 100_000),
+    hashConcurrency: integer(env, 'HASH_CONCURRENCY', cores, 1, 64),
+    hashQueueMax: integer(env, 'HASH_QUEUE_MAX', 32 * cores, 0, 100_000),
     hashNiceness: integer(env, 'HASH_NICENESS', 10, 0, 19),
     cookieSecure,
     trustProxy: trustProxy(env),
@@ -248,7 +245,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     sessionMaxAge: Math.max(sessionMaxAge, 60),
     maxSessionsPerUser: integer(env, 'MAX_SESSIONS_PER_USER', 50, 1, 10_000),
     corsOrigins,
-    workers: workerCount,
+    workers: workers(env),
     logLevel: oneOf(env, 'LOG_LEVEL', nodeEnv === 'test' ? 'silent' : 'info', LOG_LEVELS),
     accessLog: onOff(env, 'ACCESS_LOG', false),
     rateLimits: onOff(env, 'RATE_LIMITS', true),

@@ -95,8 +95,8 @@ async function run(argv: string[]): Promise<string | null> {
   switch (command) {
     case 'serve': {
       const { values } = parseArgs({ args: argv.slice(1), options: { workers: { type: 'string' } }, strict: true });
-      // Parsed as WORKERS would be, so the defaults that follow from it (the hash pool) follow the flag too.
-      await serve(values.workers === undefined ? config : loadConfig({ ...process.env, WORKERS: values.workers }));
+      const workers = values.workers === undefined ? config.workers : loadConfig({ ...process.env, WORKERS: values.workers }).workers;
+      await serve({ ...config, workers });
       return null;
     }
     case 'migrate': {

@@ -105,8 +105,6 @@ describe('loadConfig', () => {
     assert.equal(config.sessionMaxAge, 86400);
     assert.deepEqual(config.corsOrigins, ['https://app.example.com', 'http://localhost:5173']);
     assert.equal(config.workers, availableParallelism());
-    assert.equal(config.hashConcurrency, 1, 'the workers share the cores: one hash thread each');
-    assert.equal(config.hashQueueMax, 32);
     assert.equal(config.logLevel, 'debug');
     assert.equal(config.rateLimits, false);
     assert.equal(config.loginFailuresPerAccount, 3);
