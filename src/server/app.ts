@@ -264,12 +264,6 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
   app.addHook('preClose', async () => {
     closing = true;
   });
-  // Callback-style like the other per-request hooks: an async hook costs a promise on every request.
-  app.addHook('onRequest', (_request, reply, done) => {
-    if (!closing) return done();
-    reply.header('Connection', 'close');
-    done(new OverloadedError(1));
-  });
   // Recorded first, before any plugin adds routes; the options objects are the ones later onRoute
   // hooks adjust, so `config.access` read from them after start-up is what the route enforces.
   const routeTable: RouteOptions[] = [];
@@ -335,10 +329,17 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
-  // An unknown route is 404 before any other check, including reading its body (else 413/415 would win).
+  // Callback-style, as every per-request hook here: an async hook costs a promise on every request.
   app.addHook('onRequest', (request, reply, done) => {
-    if (request.is404) notFound(request, reply);
-    else done();
+    if (closing) {
+      reply.header('Connection', 'close');
+      done(new OverloadedError(1));
+    } else if (request.is404) {
+      // An unknown route is 404 before any other check, including reading its body (else 413/415 would win).
+      notFound(request, reply);
+    } else {
+      done();
+    }
   });
   await app.register(authPlugin, { ctx });
 

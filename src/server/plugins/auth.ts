@@ -76,9 +76,9 @@ export function csrfValid(ctx: AppContext, request: FastifyRequest, session: Val
 }
 
 /** Resolve the session cookie alone, as /check_session, the logout routes and the pages do. */
-export async function sessionFromCookie(ctx: AppContext, request: FastifyRequest): Promise<ValidSession | null> {
+export function sessionFromCookie(ctx: AppContext, request: FastifyRequest): Promise<ValidSession | null> {
   const token = request.cookies[SESSION_COOKIE];
-  return token ? ctx.sessions.validate(token) : null;
+  return token ? ctx.sessions.validate(token) : Promise.resolve(null);
 }
 
 async function authenticate(ctx: AppContext, request: FastifyRequest): Promise<Authentication> {
