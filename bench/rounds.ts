@@ -6,7 +6,8 @@ import { say } from './workloads.js';
  * Interleaved rounds. The bench machine's speed drifts (up to 2× over minutes on a shared VM), so a
  * ratio of two figures measured minutes apart says more about the drift than about the server.
  * Figures that are compared with each other are therefore measured side by side: each round runs
- * every spec once, a few seconds each, and a ratio is the median of the per-round ratios.
+ * every spec once, a few seconds each, in an order that rotates from round to round, and a ratio is
+ * the median of the per-round ratios.
  */
 
 /** No round shorter than this: a run of a second or two is mostly its start (connections opening) and noise. */
@@ -24,14 +25,19 @@ export function median(values: number[]): number {
 }
 
 /**
- * Run `specs` (each already with its per-round duration) `rounds` times, in order within a round.
+ * Run `specs` (each already with its per-round duration) `rounds` times, the order rotating by one each round.
  * Warm-ups are the caller's. Returns one merged result per spec, its rounds in `rounds`.
  */
 export async function interleave(specs: LoadSpec[], rounds: number): Promise<LoadResult[]> {
   const runs: Array<Array<{ result: LoadResult; samples: Samples }>> = specs.map(() => []);
   for (let round = 1; round <= rounds; round += 1) {
     say(`  round ${round}/${rounds}`);
-    for (const [i, spec] of specs.entries()) {
+    // Each round starts one spec later than the one before, so no spec always runs first or last
+    // (the load generator and the machine are not in the same state at both ends of a round).
+    for (let k = 0; k < specs.length; k += 1) {
+      const i = (k + round - 1) % specs.length;
+      const spec = specs[i];
+      if (!spec) continue;
       const run = await runLoadWithSamples({ ...spec, title: `${spec.title}, round ${round}/${rounds}` });
       say(`    ${spec.title}: ${describe(run.result)}`);
       runs[i]?.push(run);
@@ -58,3 +64,29 @@ export function rpsRatio(a: LoadResult | undefined, b: LoadResult | undefined): 
   }
   return { value: b.rps > 0 ? a.rps / b.rps : null };
 }
+
+/**
+ * Run each group's specs at the same time, group after group, `rounds` times: figures compared
+ * within a group then share the machine at every moment, so drift (even within a round) hits them
+ * alike. For servers running the same code on different data (W6's sizes): each server is then
+ * held to its share of the CPU, and its rps shows what a request costs it. Returns one merged
+ * result per spec, in the order of `groups.flat()`.
+ */
+export async function concurrently(groups: LoadSpec[][], rounds: number): Promise<LoadResult[]> {
+  const specs = groups.flat();
+  const runs: Array<Array<{ result: LoadResult; samples: Samples }>> = specs.map(() => []);
+  for (let round = 1; round <= rounds; round += 1) {
+    say(`  round ${round}/${rounds}`);
+    let offset = 0;
+    for (const group of groups) {
+      const results = await Promise.all(group.map((spec) => runLoadWithSamples({ ...spec, title: `${spec.title}, round ${round}/${rounds}` })));
+      for (const [j, run] of results.entries()) {
+        say(`    ${group[j]?.title ?? ''}: ${describe(run.result)}`);
+        runs[offset + j]?.push(run);
+      }
+      offset += group.length;
+    }
+  }
+  return specs.map((spec, i) => mergeLoads(spec.title, runs[i] ?? []));
+}
+

@@ -1,7 +1,7 @@
 import type { BenchDatabase } from './database.js';
 import { warmUp } from './load.js';
 import type { Results } from './report.js';
-import { interleave, roundSeconds } from './rounds.js';
+import { concurrently, roundSeconds } from './rounds.js';
 import { startGatehouse } from './servers.js';
 import type { Bench, Server } from './servers.js';
 import { CHECK_USERS, checkSpec, say, spread, W6_SESSIONS } from './workloads.js';
@@ -63,18 +63,23 @@ export async function sizeRun(bench: Bench, options: SizeOptions, base: BenchDat
       }
     }
     say(
-      `→ W6: ${points.map((p) => p.users).join(', ')} users, one server each, running side by side; ${options.rounds} interleaved round(s) of ` +
-        `${CHECK_USERS} and ${W6_SESSIONS} sessions per size, ${seconds.toFixed(1)} s each (after a ${options.warmup} s warm-up per server)`,
+      `→ W6: ${points.map((p) => p.users).join(', ')} users, one server each, all loaded at once; ${options.rounds} round(s) of ` +
+        `${CHECK_USERS} sessions per size and then ${W6_SESSIONS}, ${seconds.toFixed(1)} s each (after a ${options.warmup} s warm-up per server)`,
     );
     // One warm-up per server, with the 1000 sessions: it takes both the cache and the database path.
     for (let i = 1; i < specs.length; i += 2) {
       const wide = specs[i];
       if (wide) await warmUp(wide, options.warmup);
     }
-    const measured = await interleave(specs, options.rounds);
+    // All sizes at once, the 8-session checks and then the 1000-session ones: a size's rps against
+    // another's then compares the same moments of the machine.
+    const hotSpecs = specs.filter((_, i) => i % 2 === 0);
+    const wideSpecs = specs.filter((_, i) => i % 2 === 1);
+    const measured = await concurrently([hotSpecs, wideSpecs], options.rounds);
+    const n = points.length;
     return points.map((point, i) => {
-      const hot = measured[2 * i];
-      const wide = measured[2 * i + 1];
+      const hot = measured[i];
+      const wide = measured[n + i];
       if (!hot || !wide) throw new Error('W6: a size was not measured');
       return { users: point.size, hot, spread: wide };
     });
