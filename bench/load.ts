@@ -182,9 +182,7 @@ export function mergeLoads(title: string, runs: Array<{ result: LoadResult; samp
   let unexpected = 0;
   let errors = 0;
   let timeouts = 0;
-  let cpu: LoadResult['cpu'] = runs.every(({ result }) => result.cpu) ? { serverSeconds: 0, loadGeneratorSeconds: 0 } : undefined;
   for (const { result, samples } of runs) {
-    if (cpu && result.cpu) cpu = { serverSeconds: cpu.serverSeconds + result.cpu.serverSeconds, loadGeneratorSeconds: cpu.loadGeneratorSeconds + result.cpu.loadGeneratorSeconds };
     all.addAll(samples);
     for (const [status, count] of Object.entries(result.statuses)) statuses[status] = (statuses[status] ?? 0) + count;
     seconds += result.seconds;
@@ -194,6 +192,9 @@ export function mergeLoads(title: string, runs: Array<{ result: LoadResult; samp
     timeouts += result.timeouts;
   }
   const latency = all.summary();
+  const cpus = runs.map(({ result }) => result.cpu);
+  const sum = (f: (cpu: NonNullable<LoadResult['cpu']>) => number) => cpus.reduce((total, cpu) => total + (cpu ? f(cpu) : 0), 0);
+  const cpu = cpus.every(Boolean) ? { serverSeconds: sum((c) => c.serverSeconds), loadGeneratorSeconds: sum((c) => c.loadGeneratorSeconds) } : undefined;
   return {
     title,
     path: first.path,

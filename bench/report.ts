@@ -157,6 +157,12 @@ function invalid(result: LoadResult | undefined, tolerated: string[] = []): stri
 }
 
 /** The table: every figure of the run, with the issue's target where it has one. */
+/** "median of 5 interleaved rounds" for a median of per-round ratios, or undefined for a plain ratio. */
+function roundsNote(rounds: number | undefined, adjective: string, suffix = ''): string | undefined {
+  if (rounds === undefined) return undefined;
+  return (rounds === 1 ? `one ${adjective}round` : `median of ${rounds} ${adjective}rounds`) + suffix;
+}
+
 export function rows(results: Results, soakRequested: boolean): Row[] {
   const out: Row[] = [];
   const add = (row: Row, result?: LoadResult, tolerated?: string[]) => {
@@ -191,7 +197,8 @@ export function rows(results: Results, soakRequested: boolean): Row[] {
     add({ workload: name, metric: 'p50 latency', value: result.latency.p50Ms, unit: 'ms', target: '', pass: null }, result);
     add({ workload: name, metric: 'p99 latency', value: result.latency.p99Ms, unit: 'ms', target: '', pass: null }, result);
     const share = rpsRatio(result, results.floor);
-    add({ workload: name, metric: 'rps ÷ floor', value: share.value, unit: '%', target: '≥ 60 %', pass: atLeast(share.value, 0.6), ...(share.note ? { note: share.note } : {}) }, result);
+    const note = roundsNote(share.rounds, 'interleaved ');
+    add({ workload: name, metric: 'rps ÷ floor', value: share.value, unit: '%', target: '≥ 60 %', pass: atLeast(share.value, 0.6), ...(note ? { note } : {}) }, result);
   }
   if (results.W4) {
     const { checks, logins } = results.W4;
@@ -223,7 +230,7 @@ export function rows(results: Results, soakRequested: boolean): Row[] {
       const last = results.W6[results.W6.length - 1];
       if (first && last && last !== first) {
         const r = rpsRatio(last[variant], first[variant]);
-        const note = [r.note?.replace('interleaved rounds', 'rounds, sizes loaded at once'), last.users < 1_000_000 ? `${last.users.toLocaleString('en-US')} users, not 1 M` : undefined].filter(Boolean).join('; ');
+        const note = [roundsNote(r.rounds, '', ', sizes loaded at once'), last.users < 1_000_000 ? `${last.users.toLocaleString('en-US')} users, not 1 M` : undefined].filter(Boolean).join('; ');
         add(
           { workload: 'W6', metric: `${label}: rps at ${last.users.toLocaleString('en-US')} ÷ at ${first.users.toLocaleString('en-US')} users`, value: r.value, unit: '%', target: '≥ 90 %', pass: atLeast(r.value, 0.9), ...(note ? { note } : {}) },
           last[variant],

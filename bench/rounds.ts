@@ -47,20 +47,17 @@ export async function interleave(specs: LoadSpec[], rounds: number): Promise<Loa
 }
 
 /**
- * rps of `a` ÷ rps of `b`. When both were measured in the same interleaved rounds, the median of the
- * per-round ratios (each compares runs seconds apart), with a note saying so; otherwise the plain
- * ratio of the totals. Null when either is missing or `b` has no rps.
+ * rps of `a` ÷ rps of `b`. When both were measured in the same rounds, the median of the per-round
+ * ratios (each compares runs seconds apart, or simultaneous ones), and how many rounds; otherwise
+ * the plain ratio of the totals. Null when either is missing or `b` has no rps.
  */
-export function rpsRatio(a: LoadResult | undefined, b: LoadResult | undefined): { value: number | null; note?: string } {
+export function rpsRatio(a: LoadResult | undefined, b: LoadResult | undefined): { value: number | null; rounds?: number } {
   if (!a || !b) return { value: null };
   const ra = a.rounds ?? [];
   const rb = b.rounds ?? [];
   if (ra.length > 0 && ra.length === rb.length) {
     const ratios = ra.map((round, i) => round.rps / (rb[i]?.rps ?? 0)).filter(Number.isFinite);
-    if (ratios.length === ra.length) {
-      const n = ratios.length;
-      return { value: median(ratios), note: n === 1 ? 'one interleaved round' : `median of ${n} interleaved rounds` };
-    }
+    if (ratios.length === ra.length) return { value: median(ratios), rounds: ratios.length };
   }
   return { value: b.rps > 0 ? a.rps / b.rps : null };
 }

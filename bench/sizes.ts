@@ -18,9 +18,8 @@ export interface SizeOptions {
 /**
  * W6: at each database size, W3 with 8 sessions (as in W3) and with 1000 sessions spread over all
  * users. Every size gets a database of its own, prepared while no server runs: each a copy of the
- * next smaller one with users added. Then one server per size starts, all at once (an idle server
- * costs no CPU), and the sizes take turns in interleaved rounds, so "1 M ÷ 1 k" compares runs
- * seconds apart rather than minutes. `base` is a database nobody else uses, holding sizes[0] users.
+ * next smaller one with users added. Then one server per size starts, and in every round all sizes
+ * are loaded at the same time, so "1 M ÷ 1 k" compares the same moments of the machine. `base` is a database nobody else uses, holding sizes[0] users.
  */
 export async function sizeRun(bench: Bench, options: SizeOptions, base: BenchDatabase, passwordHash: string): Promise<NonNullable<Results['W6']>> {
   const databases = [base];
@@ -47,14 +46,13 @@ export async function sizeRun(bench: Bench, options: SizeOptions, base: BenchDat
   try {
     for (const point of points) servers.push(await startGatehouse(bench, `${point.size}-users`, false, point.database));
     const seconds = roundSeconds(options.duration, options.rounds);
-    const specs = points.flatMap((point, i) => {
-      const origin = servers[i]?.origin ?? '';
+    const hotSpecs = points.map((point, i) => {
       const hotSets = spread(CHECK_USERS, point.headerSets.length).map((n) => point.headerSets[n - 1] ?? {});
-      return [
-        checkSpec(`W6 session checks, ${point.users} users, ${hotSets.length} sessions as in W3`, origin, seconds, '/check_session', hotSets),
-        checkSpec(`W6 session checks, ${point.users} users, ${point.headerSets.length} sessions`, origin, seconds, '/check_session', point.headerSets),
-      ];
+      return checkSpec(`W6 session checks, ${point.users} users, ${hotSets.length} sessions as in W3`, servers[i]?.origin ?? '', seconds, '/check_session', hotSets);
     });
+    const wideSpecs = points.map((point, i) =>
+      checkSpec(`W6 session checks, ${point.users} users, ${point.headerSets.length} sessions`, servers[i]?.origin ?? '', seconds, '/check_session', point.headerSets),
+    );
     for (const [i, server] of servers.entries()) {
       const probe = await fetch(`${server.origin}/check_session`, { headers: points[i]?.headerSets[0] ?? {} });
       await probe.arrayBuffer();
@@ -67,14 +65,9 @@ export async function sizeRun(bench: Bench, options: SizeOptions, base: BenchDat
         `${CHECK_USERS} sessions per size and then ${W6_SESSIONS}, ${seconds.toFixed(1)} s each (after a ${options.warmup} s warm-up per server)`,
     );
     // One warm-up per server, with the 1000 sessions: it takes both the cache and the database path.
-    for (let i = 1; i < specs.length; i += 2) {
-      const wide = specs[i];
-      if (wide) await warmUp(wide, options.warmup);
-    }
+    for (const wide of wideSpecs) await warmUp(wide, options.warmup);
     // All sizes at once, the 8-session checks and then the 1000-session ones: a size's rps against
     // another's then compares the same moments of the machine.
-    const hotSpecs = specs.filter((_, i) => i % 2 === 0);
-    const wideSpecs = specs.filter((_, i) => i % 2 === 1);
     const measured = await concurrently([hotSpecs, wideSpecs], options.rounds);
     const n = points.length;
     return points.map((point, i) => {
