@@ -2,11 +2,17 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 type HashJob = { op: 'hash'; password: string; cost: number } | { op: 'compare'; password: string; hash: string };
+type WorkerMessage = { ready: true } | { result: string | boolean } | { error: string };
 
 /**
  * The worker's whole program. It lowers its own thread's scheduling priority (Linux applies
  * setpriority to a thread id), so when hashing saturates the cores the event loop that answers
  * session checks still gets the CPU first, and hashing takes whatever is left.
+ *
+ * It is never stopped with worker.terminate(): terminating a thread while bcrypt's addon is
+ * loading, or while it returns a result, makes node-addon-api throw a C++ exception that
+ * nothing catches, and that aborts the whole process. It is asked to leave instead ('exit'),
+ * which it reads only between jobs, and it says when it has loaded.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -20,6 +26,10 @@ if (workerData.niceness > 0) {
   } catch {}
 }
 parentPort.on('message', (job) => {
+  if (job.op === 'exit') {
+    parentPort.close();
+    return;
+  }
   try {
     const result = job.op === 'hash' ? bcrypt.hashSync(job.password, job.cost) : bcrypt.compareSync(job.password, job.hash);
     parentPort.postMessage({ result });
@@ -27,6 +37,7 @@ parentPort.on('message', (job) => {
     parentPort.postMessage({ error: String(error && error.message || error) });
   }
 });
+parentPort.postMessage({ ready: true });
 `;
 
 interface Pending {
@@ -54,13 +65,17 @@ export class HashPool {
 
   #spawn(): Worker {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcryptPath: this.#bcryptPath, niceness: this.niceness } });
-    worker.on('message', (message: { result?: string | boolean; error?: string }) => {
+    worker.on('message', (message: WorkerMessage) => {
+      if ('ready' in message) {
+        if (!this.#closed && !this.#jobs.has(worker)) worker.unref();
+        return;
+      }
       const job = this.#jobs.get(worker);
       this.#jobs.delete(worker);
-      worker.unref();
+      if (!this.#closed) worker.unref();
       this.#idle.push(worker);
-      if (message.error !== undefined) job?.reject(new Error(message.error));
-      else job?.resolve(message.result as string | boolean);
+      if ('error' in message) job?.reject(new Error(message.error));
+      else job?.resolve(message.result);
     });
     worker.on('error', () => {});
     worker.on('exit', () => {
@@ -71,10 +86,9 @@ export class HashPool {
       job?.reject(new Error('hash worker exited'));
       if (!this.#closed) this.#idle.push(this.#spawn());
     });
-    // An idle worker must not keep a finished CLI command or test process alive; a busy one
-    // must, or the process could exit with a hash pending. Unref after the listeners:
-    // attaching a 'message' listener refs the worker again.
-    worker.unref();
+    // An idle worker must not keep a finished CLI command or test process alive; a busy or
+    // still-loading one must, or the process could exit with a hash pending or stop the thread
+    // mid-load (see WORKER_SOURCE). It is unreffed once it says it is ready.
     return worker;
   }
 
@@ -91,9 +105,19 @@ export class HashPool {
     });
   }
 
+  /** Lets every worker finish its job (a busy one answers first), then waits for it to exit. */
   async close(): Promise<void> {
     this.#closed = true;
     const workers = [...this.#idle, ...this.#jobs.keys()];
-    await Promise.all(workers.map((worker) => worker.terminate()));
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            worker.once('exit', () => resolve());
+            worker.ref();
+            worker.postMessage({ op: 'exit' });
+          }),
+      ),
+    );
   }
 }

@@ -160,4 +160,33 @@ describe('PasswordHasher', () => {
     assert.equal(child.status, 0, child.stderr);
     assert.equal(child.stdout, 'true');
   });
+
+  it('close() lets a started hash finish and never aborts the process, however soon it comes (regression: terminating a thread mid-load aborted the test run)', () => {
+    const dir = join(TEST_OUTPUT, 'unit');
+    mkdirSync(dir, { recursive: true });
+    const script = join(dir, `close-early-${process.pid}.ts`);
+    const hasherModule = pathToFileURL(join(process.cwd(), 'src/accounts/password.ts')).href;
+    // Closing 0–15 ms after the first hash is asked for lands while the threads load bcrypt,
+    // while they hash, and after; before the fix about one close in a hundred aborted.
+    writeFileSync(
+      script,
+      [
+        `import { PasswordHasher } from ${JSON.stringify(hasherModule)};`,
+        'let hashed = 0;',
+        'for (let i = 0; i < 100; i += 1) {',
+        '  const hasher = new PasswordHasher(4, 2, 10);',
+        "  const hash = hasher.hash('correct horse battery staple').then((h) => { if (h.startsWith('$2b$04$')) hashed += 1; });",
+        '  await new Promise((resolve) => setTimeout(resolve, i % 16));',
+        '  await hasher.close();',
+        '  await hash;',
+        '}',
+        'process.stdout.write(String(hashed));',
+      ].join('\n'),
+    );
+    const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 60_000 });
+    rmSync(script, { force: true });
+    assert.equal(child.signal, null, `the process was stopped by ${child.signal}: ${child.stderr}`);
+    assert.equal(child.status, 0, child.stderr);
+    assert.equal(child.stdout, '100', 'every hash asked for before close() finished');
+  });
 });
