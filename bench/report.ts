@@ -31,8 +31,12 @@ export interface Machine {
 export function machine(): Machine {
   let cpuModel = cpus()[0]?.model ?? 'unknown';
   try {
-    const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+    const match = /^model name\s*:\s*(.+)$/m.exec(cpuinfo);
     if (match?.[1]) cpuModel = match[1].trim();
+    // A VM's model name can be as vague as "AMD EPYC"; the family tells two hosts' CPUs apart.
+    const family = /^cpu family\s*:\s*(\d+)$/m.exec(cpuinfo);
+    if (family?.[1]) cpuModel += ` (family ${family[1]})`;
   } catch {
     // Not Linux: os.cpus() is all there is.
   }

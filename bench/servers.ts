@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,14 @@ export class Bench {
   track(database: BenchDatabase): BenchDatabase {
     this.#others.push(database);
     return database;
+  }
+
+  /** Copy the servers' logs out of the temporary directory (cleanup removes it), to read a run that looked wrong. */
+  saveLogs(dir: string): void {
+    const logs = readdirSync(this.tmp).filter((name) => name.endsWith('.log'));
+    if (logs.length === 0) return;
+    mkdirSync(dir, { recursive: true });
+    for (const name of logs) copyFileSync(join(this.tmp, name), join(dir, name));
   }
 
   /** Stop every child, drop the databases, remove the temporary directory. */
