@@ -55,6 +55,7 @@ export class HashPool {
   readonly #jobs = new Map<Worker, Pending>();
   readonly #bcryptPath = createRequire(import.meta.url).resolve('bcrypt');
   #closed = false;
+  #closing: Promise<void> | null = null;
 
   constructor(
     readonly size: number,
@@ -105,8 +106,13 @@ export class HashPool {
     });
   }
 
-  /** Lets every worker finish its job (a busy one answers first), then waits for it to exit. */
-  async close(): Promise<void> {
+  /** Lets every worker finish its job (a busy one answers first), then waits for it to exit. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#exitAll();
+    return this.#closing;
+  }
+
+  async #exitAll(): Promise<void> {
     this.#closed = true;
     const workers = [...this.#idle, ...this.#jobs.keys()];
     await Promise.all(

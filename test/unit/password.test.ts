@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import type { SpawnSyncReturns } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -8,6 +9,20 @@ import bcrypt from 'bcrypt';
 import { PasswordHasher, passwordProblem } from '../../src/accounts/password.js';
 import { OverloadedError } from '../../src/errors.js';
 import { TEST_OUTPUT } from '../helpers/app.js';
+
+/** Run `lines` as a script of their own (PasswordHasher imported), in a child process: how it ends is what is tested. */
+function runWithHasher(name: string, timeoutMs: number, lines: string[]): SpawnSyncReturns<string> {
+  const dir = join(TEST_OUTPUT, 'unit');
+  mkdirSync(dir, { recursive: true });
+  const script = join(dir, `${name}-${process.pid}.ts`);
+  const hasherModule = pathToFileURL(join(process.cwd(), 'src/accounts/password.ts')).href;
+  writeFileSync(script, [`import { PasswordHasher } from ${JSON.stringify(hasherModule)};`, ...lines].join('\n'));
+  try {
+    return spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: timeoutMs });
+  } finally {
+    rmSync(script, { force: true });
+  }
+}
 
 describe('passwordProblem', () => {
   it('counts UTF-8 bytes: 7 refused, 8 and 72 accepted, 73 refused', () => {
@@ -140,51 +155,31 @@ describe('PasswordHasher', () => {
   });
 
   it('does not keep a finished process alive once its hashes are done (regression: idle hash threads held the CLI open)', () => {
-    const dir = join(TEST_OUTPUT, 'unit');
-    mkdirSync(dir, { recursive: true });
-    const script = join(dir, `hash-and-exit-${process.pid}.ts`);
-    const hasherModule = pathToFileURL(join(process.cwd(), 'src/accounts/password.ts')).href;
-    writeFileSync(
-      script,
-      [
-        `import { PasswordHasher } from ${JSON.stringify(hasherModule)};`,
-        'const hasher = new PasswordHasher(4, 2, 10);',
-        "const hash = await hasher.hash('correct horse battery staple');",
-        "process.stdout.write(String(await hasher.verify('correct horse battery staple', hash)));",
-      ].join('\n'),
-    );
     // No close(): the process must still end on its own. The timeout only stops a hang.
-    const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 20_000 });
-    rmSync(script, { force: true });
+    const child = runWithHasher('hash-and-exit', 20_000, [
+      'const hasher = new PasswordHasher(4, 2, 10);',
+      "const hash = await hasher.hash('correct horse battery staple');",
+      "process.stdout.write(String(await hasher.verify('correct horse battery staple', hash)));",
+    ]);
     assert.equal(child.signal, null, 'the process had to be killed: something kept it alive');
     assert.equal(child.status, 0, child.stderr);
     assert.equal(child.stdout, 'true');
   });
 
-  it('close() lets a started hash finish and never aborts the process, however soon it comes (regression: terminating a thread mid-load aborted the test run)', () => {
-    const dir = join(TEST_OUTPUT, 'unit');
-    mkdirSync(dir, { recursive: true });
-    const script = join(dir, `close-early-${process.pid}.ts`);
-    const hasherModule = pathToFileURL(join(process.cwd(), 'src/accounts/password.ts')).href;
+  it('close() lets a started hash finish and never aborts the process, however soon it comes and however often (regression: terminating a thread mid-load aborted the test run)', () => {
     // Closing 0–15 ms after the first hash is asked for lands while the threads load bcrypt,
     // while they hash, and after; before the fix about one close in a hundred aborted.
-    writeFileSync(
-      script,
-      [
-        `import { PasswordHasher } from ${JSON.stringify(hasherModule)};`,
-        'let hashed = 0;',
-        'for (let i = 0; i < 100; i += 1) {',
-        '  const hasher = new PasswordHasher(4, 2, 10);',
-        "  const hash = hasher.hash('correct horse battery staple').then((h) => { if (h.startsWith('$2b$04$')) hashed += 1; });",
-        '  await new Promise((resolve) => setTimeout(resolve, i % 16));',
-        '  await hasher.close();',
-        '  await hash;',
-        '}',
-        'process.stdout.write(String(hashed));',
-      ].join('\n'),
-    );
-    const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 60_000 });
-    rmSync(script, { force: true });
+    const child = runWithHasher('close-early', 60_000, [
+      'let hashed = 0;',
+      'for (let i = 0; i < 100; i += 1) {',
+      '  const hasher = new PasswordHasher(4, 2, 10);',
+      "  const hash = hasher.hash('correct horse battery staple').then((h) => { if (h.startsWith('$2b$04$')) hashed += 1; });",
+      '  await new Promise((resolve) => setTimeout(resolve, i % 16));',
+      '  await Promise.all([hasher.close(), hasher.close()]);',
+      '  await hash;',
+      '}',
+      'process.stdout.write(String(hashed));',
+    ]);
     assert.equal(child.signal, null, `the process was stopped by ${child.signal}: ${child.stderr}`);
     assert.equal(child.status, 0, child.stderr);
     assert.equal(child.stdout, '100', 'every hash asked for before close() finished');
