@@ -19,7 +19,7 @@ import type { Config } from '../src/config.js';
 import { postgresDatabase, seedUsername, sqliteDatabase } from './database.js';
 import { describe, runLoad, warmUp } from './load.js';
 import type { LoadResult, LoadSpec } from './load.js';
-import { killAllNow, rssOfTree, sleep, stopAll } from './processes.js';
+import { killAllNow, rssOfTree, sleep } from './processes.js';
 import { gitState, machine, renderMarkdown, renderTable, rows } from './report.js';
 import type { HashCost, Results, Soak } from './report.js';
 import { interleave, median, roundSeconds } from './rounds.js';
@@ -387,9 +387,7 @@ async function main(): Promise<number> {
     // What was measured before the failure is still worth a table.
     failure = error instanceof Error ? error.message : String(error);
   } finally {
-    await stopAll();
-    bench.saveLogs(`${options.out.replace(/\.json$/, '')}-logs`);
-    await bench.cleanup();
+    await bench.cleanup(`${options.out.replace(/\.json$/, '')}-logs`);
   }
   if (!results) throw new Error(failure ?? 'no results');
 

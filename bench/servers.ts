@@ -46,21 +46,24 @@ export class Bench {
     return database;
   }
 
-  /** Copy the servers' logs out of the temporary directory (cleanup removes it), to read a run that looked wrong. */
-  saveLogs(dir: string): void {
-    const logs = readdirSync(this.tmp).filter((name) => name.endsWith('.log'));
-    if (logs.length === 0) return;
-    mkdirSync(dir, { recursive: true });
-    for (const name of logs) copyFileSync(join(this.tmp, name), join(dir, name));
-  }
-
-  /** Stop every child, drop the databases, remove the temporary directory. */
-  async cleanup(): Promise<void> {
+  /**
+   * Stop every child, copy the servers' logs to `logsDir` when given (to read a run that looked
+   * wrong), drop the databases, remove the temporary directory.
+   */
+  async cleanup(logsDir?: string): Promise<void> {
     await stopAll();
+    if (logsDir !== undefined) this.#copyLogs(logsDir);
     const databases = [...this.#others.splice(0), ...(this.database ? [this.database] : [])];
     this.database = null;
     for (const database of databases) await database.drop().catch((error: unknown) => say(`bench: could not drop the database ${database.url}: ${String(error)}`));
     rmSync(this.tmp, { recursive: true, force: true });
+  }
+
+  #copyLogs(dir: string): void {
+    const logs = readdirSync(this.tmp).filter((name) => name.endsWith('.log'));
+    if (logs.length === 0) return;
+    mkdirSync(dir, { recursive: true });
+    for (const name of logs) copyFileSync(join(this.tmp, name), join(dir, name));
   }
 }
 

@@ -54,7 +54,6 @@ export class HashPool {
   readonly #idle: Worker[] = [];
   readonly #jobs = new Map<Worker, Pending>();
   readonly #bcryptPath = createRequire(import.meta.url).resolve('bcrypt');
-  #closed = false;
   #closing: Promise<void> | null = null;
 
   constructor(
@@ -62,6 +61,10 @@ export class HashPool {
     private readonly niceness: number,
   ) {
     for (let i = 0; i < size; i += 1) this.#idle.push(this.#spawn());
+  }
+
+  get #closed(): boolean {
+    return this.#closing !== null;
   }
 
   #spawn(): Worker {
@@ -113,7 +116,6 @@ export class HashPool {
   }
 
   async #exitAll(): Promise<void> {
-    this.#closed = true;
     const workers = [...this.#idle, ...this.#jobs.keys()];
     await Promise.all(
       workers.map(
