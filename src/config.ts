@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 
 /**
@@ -21,8 +22,17 @@ export interface Config {
   hashQueueMax: number;
   /** Scheduling niceness of the hash threads, so session checks win the CPU during a login storm. */
   hashNiceness: number;
+  /**
+   * `auto` becomes `true` in production with an https PUBLIC_URL: behind a TLS proxy that is not
+   * listed in TRUST_PROXY the request looks like plain HTTP, and the cookies must still be Secure.
+   */
   cookieSecure: 'auto' | 'true' | 'false';
-  trustProxy: boolean | string;
+  /**
+   * Which X-Forwarded-* hops to believe: false (none), a hop count (1 = the proxy in front of us:
+   * the client address is the right-most X-Forwarded-For entry, the one that proxy appended), or
+   * a comma-separated list of proxy addresses/CIDRs.
+   */
+  trustProxy: false | number | string;
   accessTokenTtl: number;
   accessTokenAudience: string | null;
   jwtAlgorithm: 'EdDSA' | 'ES256';
@@ -46,6 +56,10 @@ export interface Config {
   metricsToken: string | null;
   /** A separate listener for GET /metrics (no token needed there); null: none. */
   metricsPort: number | null;
+  /** Address the METRICS_PORT listener binds to; loopback unless told otherwise (it has no token). */
+  metricsHost: string;
+  /** Most keys the in-memory limit store holds per kind (per-address counters, failure counters, blocks). */
+  limitStoreMaxKeys: number;
   dbPoolSize: number;
   dbStatementTimeoutMs: number;
 }
@@ -151,19 +165,43 @@ function metricsPort(env: Env, port: number): number | null {
   return value;
 }
 
+function metricsHost(env: Env): string {
+  const raw = read(env, 'METRICS_HOST') ?? '127.0.0.1';
+  if (!/^[A-Za-z0-9.-]{1,253}$/.test(raw) && !/^[0-9A-Fa-f:.]+(%[A-Za-z0-9]+)?$/.test(raw)) {
+    throw new ConfigError('METRICS_HOST', `must be a host name or an IP address, got "${raw}"`);
+  }
+  return raw;
+}
+
 function metricsToken(env: Env): string | null {
   const raw = read(env, 'METRICS_TOKEN');
   if (raw !== undefined && raw.length < 16) throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
   return raw ?? null;
 }
 
-function trustProxy(env: Env): boolean | string {
+function isAddressOrRange(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+function trustProxy(env: Env): false | number | string {
   const raw = read(env, 'TRUST_PROXY');
   if (raw === undefined || ['off', 'false', '0', 'no'].includes(raw.toLowerCase())) return false;
-  if (['on', 'true', '1', 'yes'].includes(raw.toLowerCase())) return true;
+  // `on` trusts one hop, never every hop: with every hop trusted the client would pick its own
+  // address by sending X-Forwarded-For, since an appending proxy keeps what the client sent.
+  if (['on', 'true', 'yes'].includes(raw.toLowerCase())) return 1;
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops < 1 || hops > 32) throw new ConfigError('TRUST_PROXY', `a hop count must be between 1 and 32, got ${hops}`);
+    return hops;
+  }
   // Anything else is a comma-separated list of proxy addresses or CIDR ranges, as Fastify accepts.
-  if (!/^[0-9a-fA-F:.,/\s]+$/.test(raw)) {
-    throw new ConfigError('TRUST_PROXY', 'must be on, off, or a comma-separated list of addresses/CIDRs');
+  const entries = raw.split(',').map((entry) => entry.trim());
+  if (!entries.every(isAddressOrRange)) {
+    throw new ConfigError('TRUST_PROXY', 'must be off, on (one hop), a hop count, or a comma-separated list of addresses/CIDRs');
   }
   return raw;
 }
@@ -234,7 +272,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     hashConcurrency: integer(env, 'HASH_CONCURRENCY', cores, 1, 64),
     hashQueueMax: integer(env, 'HASH_QUEUE_MAX', 32 * cores, 0, 100_000),
     hashNiceness: integer(env, 'HASH_NICENESS', 10, 0, 19),
-    cookieSecure,
+    cookieSecure: nodeEnv === 'production' && publicUrl.startsWith('https://') && cookieSecure === 'auto' ? 'true' : cookieSecure,
     trustProxy: trustProxy(env),
     accessTokenTtl: integer(env, 'ACCESS_TOKEN_TTL', 900, 30, 24 * 3600),
     accessTokenAudience: read(env, 'ACCESS_TOKEN_AUDIENCE') ?? null,
@@ -256,6 +294,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     keyEncryptionSecret,
     metricsToken: metricsToken(env),
     metricsPort: metricsPort(env, port),
+    metricsHost: metricsHost(env),
+    limitStoreMaxKeys: integer(env, 'LIMIT_STORE_MAX_KEYS', 100_000, 100, 10_000_000),
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 1000),
     dbStatementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
   });

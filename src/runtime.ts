@@ -97,7 +97,7 @@ export async function startServer(config: Readonly<Config>): Promise<{ app: Gate
     AggregatorRegistry.setRegistries([app.metrics]);
     new AggregatorRegistry();
   } else if (config.metricsPort !== null) {
-    const metrics = await startMetricsServer(config.metricsPort, config.host, async () => ({ contentType: app.metrics.contentType, body: await app.metrics.metrics() }));
+    const metrics = await startMetricsServer(config.metricsPort, config.metricsHost, async () => ({ contentType: app.metrics.contentType, body: await app.metrics.metrics() }));
     app.addHook('onClose', metrics.close);
   }
   const address = await app.listen({ port: config.port, host: config.host });
@@ -108,6 +108,6 @@ export async function startServer(config: Readonly<Config>): Promise<{ app: Gate
 export async function serveClusterMetrics(config: Readonly<Config>): Promise<(() => Promise<void>) | null> {
   if (config.metricsPort === null) return null;
   const aggregator = new AggregatorRegistry();
-  const metrics = await startMetricsServer(config.metricsPort, config.host, async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }));
+  const metrics = await startMetricsServer(config.metricsPort, config.metricsHost, async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }));
   return metrics.close;
 }

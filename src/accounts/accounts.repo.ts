@@ -10,10 +10,24 @@ export interface UserRecord {
   role: Role;
   disabled: boolean;
   tokensValidAfter: string | null;
+  /**
+   * Read with the password hash at login, and required unchanged when the login's session or
+   * token login is stored (see holdCredentialEpoch): never shown to anyone.
+   */
+  credentialEpoch: number;
   createdAt: string;
 }
 
-const userColumns = ['users.id', 'users.username', 'users.email', 'users.role', 'users.disabled_at', 'users.tokens_valid_after', 'users.created_at'] as const;
+const userColumns = [
+  'users.id',
+  'users.username',
+  'users.email',
+  'users.role',
+  'users.disabled_at',
+  'users.tokens_valid_after',
+  'users.credential_epoch',
+  'users.created_at',
+] as const;
 
 type UserRow = {
   id: number;
@@ -22,6 +36,7 @@ type UserRow = {
   role: Role;
   disabled_at: string | null;
   tokens_valid_after: string | null;
+  credential_epoch: number;
   created_at: string;
 };
 
@@ -33,6 +48,7 @@ export function toUserRecord(row: UserRow): UserRecord {
     role: row.role,
     disabled: row.disabled_at !== null,
     tokensValidAfter: row.tokens_valid_after,
+    credentialEpoch: Number(row.credential_epoch),
     createdAt: row.created_at,
   };
 }
@@ -102,6 +118,41 @@ export async function insertUser(
   });
 }
 
+/**
+ * The guard that every login's session or token-login insert runs behind, in the same transaction:
+ * true while the user is enabled and their credential epoch is still the one the login read with
+ * the password hash. A no-op UPDATE rather than a SELECT, so that on PostgreSQL it takes the row
+ * lock: a concurrent epoch bump either waits for this transaction (and then ends the new login
+ * with the others) or commits first (and this UPDATE, re-checked on the new row, matches nothing).
+ * SQLite runs one writer at a time, so there the same statement is simply atomic.
+ */
+export async function holdCredentialEpoch(db: Db, userId: number, epoch: number): Promise<boolean> {
+  const result = await db
+    .updateTable('users')
+    .set((eb) => ({ credential_epoch: eb.ref('credential_epoch') }))
+    .where('id', '=', userId)
+    .where('credential_epoch', '=', epoch)
+    .where('disabled_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/**
+ * A new password that ends every login: the hash, a new credential epoch and tokens_valid_after
+ * in one transaction, so no login that read the old hash can start a session after it.
+ */
+export async function replacePassword(db: Db, userId: number, passwordHash: string, now: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await setPasswordHash(trx, userId, passwordHash, now);
+    await trx
+      .updateTable('users')
+      .set((eb) => ({ credential_epoch: eb('credential_epoch', '+', 1), tokens_valid_after: now, updated_at: now }))
+      .where('id', '=', userId)
+      .execute();
+  });
+}
+
+/** Store a hash without ending logins: a cost upgrade of the same password at login. */
 export async function setPasswordHash(db: Db, userId: number, passwordHash: string, now: string): Promise<void> {
   await db
     .insertInto('password_credentials')
@@ -113,20 +164,31 @@ export async function setPasswordHash(db: Db, userId: number, passwordHash: stri
 export async function updateUser(
   db: Db,
   userId: number,
-  patch: { role?: Role; disabledAt?: string | null; tokensValidAfter?: string | null; now: string },
+  patch: { role?: Role; disabledAt?: string | null; tokensValidAfter?: string | null; endLogins?: boolean; now: string },
 ): Promise<UserRecord | null> {
   const row = await db
     .updateTable('users')
-    .set({
+    .set((eb) => ({
       ...(patch.role !== undefined ? { role: patch.role } : {}),
       ...(patch.disabledAt !== undefined ? { disabled_at: patch.disabledAt } : {}),
       ...(patch.tokensValidAfter !== undefined ? { tokens_valid_after: patch.tokensValidAfter } : {}),
+      ...(patch.endLogins ? { credential_epoch: eb('credential_epoch', '+', 1) } : {}),
       updated_at: patch.now,
-    })
+    }))
     .where('id', '=', userId)
     .returning(userColumns)
     .executeTakeFirst();
   return row ? toUserRecord(row) : null;
+}
+
+/**
+ * Serialise every transaction that may leave the system without an active admin: each takes the
+ * `admins` row lock before counting, so two admins demoting each other at once run one after the
+ * other and the second sees the first's change (PostgreSQL's READ COMMITTED would otherwise let
+ * both count two admins). Call inside a transaction, before countActiveAdmins.
+ */
+export async function lockAdmins(trx: Db): Promise<void> {
+  await trx.updateTable('row_locks').set((eb) => ({ name: eb.ref('name') })).where('name', '=', 'admins').execute();
 }
 
 export async function countActiveAdmins(db: Db): Promise<number> {

@@ -2,7 +2,7 @@ import { recordAudit } from '../audit/audit.repo.js';
 import type { AppContext, RequestMeta } from '../context.js';
 import { ConflictError, ForbiddenError, InvalidCredentialsError, NotFoundError, ValidationError } from '../errors.js';
 import type { FieldErrors } from '../errors.js';
-import { isoNow, isUniqueViolation, violatedConstraint } from '../storage/database.js';
+import { isoNow, UniqueViolationError } from '../storage/database.js';
 import type { UserRecord } from './accounts.repo.js';
 import * as repo from './accounts.repo.js';
 import type { Role } from './accounts.table.js';
@@ -50,14 +50,14 @@ export async function signUp(ctx: AppContext, input: SignUpInput, meta: RequestM
   if (taken.username) throw usernameTaken();
   if (taken.email) throw emailTaken();
 
-  const passwordHash = await ctx.hasher.hash(input.password);
+  const passwordHash = await ctx.hasher.hash(input.password, meta.ip);
   const now = isoNow(ctx.clock);
   let user: UserRecord;
   try {
     user = await repo.insertUser(ctx.db, { username: input.username, email, role, passwordHash, now });
   } catch (error) {
-    if (!isUniqueViolation(error)) throw error;
-    throw violatedConstraint(error).includes('email') ? emailTaken() : usernameTaken();
+    if (!(error instanceof UniqueViolationError)) throw error;
+    throw error.constraint.includes('email') ? emailTaken() : usernameTaken();
   }
   await recordAudit(ctx.db, { event: role === 'admin' ? 'user_created' : 'signup', userId: user.id, username: user.username, ...meta }, now);
   return user;
@@ -77,26 +77,35 @@ function emailTaken(): ConflictError {
  */
 export async function verifyCredentials(ctx: AppContext, identifier: string, password: string, meta: RequestMeta): Promise<UserRecord> {
   const found = await repo.findUserForLogin(ctx.db, identifier);
-  const throttleKey = found ? `user:${found.user.id}` : `name:${repo.normalizeEmail(identifier)}`;
+  // The typed name only, never the account: a 429 for "dave" must say nothing about dave's email.
+  const typed = identifier.includes('@') ? repo.normalizeEmail(identifier) : repo.normalizeUsername(identifier);
+  // Reserved before the hash, so concurrent guesses cannot all pass a check made before any failed.
+  const attempt = await ctx.loginThrottle.reserve(`name:${typed}`).catch(async (error: unknown) => {
+    if (error instanceof Error && 'code' in error && error.code === 'rate_limited') {
+      await recordAudit(ctx.db, { event: 'login_throttled', userId: found?.user.id ?? null, username: found?.user.username ?? null, ...meta }, isoNow(ctx.clock));
+    }
+    throw error;
+  });
+
+  let matches: boolean;
   try {
-    await ctx.loginThrottle.assertAllowed(throttleKey);
+    matches = await ctx.hasher.verify(password, found?.passwordHash ?? null, meta.ip);
   } catch (error) {
-    await recordAudit(ctx.db, { event: 'login_throttled', userId: found?.user.id ?? null, username: found?.user.username ?? null, ...meta }, isoNow(ctx.clock));
+    // Shed (503) or failed: the password was never evaluated, so the attempt is given back.
+    await attempt.cancelled();
     throw error;
   }
-
-  const matches = await ctx.hasher.verify(password, found?.passwordHash ?? null);
   const now = isoNow(ctx.clock);
   if (!found || !matches || found.user.disabled) {
-    await ctx.loginThrottle.recordFailure(throttleKey);
     const reason = !found ? 'unknown_user' : !matches ? 'wrong_password' : 'disabled';
     await recordAudit(ctx.db, { event: 'login_failed', userId: found?.user.id ?? null, username: found?.user.username ?? null, detail: { reason }, ...meta }, now);
+    await attempt.failed();
     throw new InvalidCredentialsError();
   }
 
-  await ctx.loginThrottle.recordSuccess(throttleKey);
+  await attempt.succeeded();
   if (found.passwordHash && ctx.hasher.needsRehash(found.passwordHash)) {
-    await repo.setPasswordHash(ctx.db, found.user.id, await ctx.hasher.hash(password), now);
+    await repo.setPasswordHash(ctx.db, found.user.id, await ctx.hasher.hash(password, meta.ip), now);
   }
   return found.user;
 }
@@ -107,9 +116,10 @@ export async function setPassword(ctx: AppContext, userId: number, password: str
   if (!user) throw new NotFoundError('No such user.');
   const problem = passwordProblem(password, user.username);
   if (problem) throw new ValidationError({ password: problem });
+  const passwordHash = await ctx.hasher.hash(password);
   const now = isoNow(ctx.clock);
-  await repo.setPasswordHash(ctx.db, userId, await ctx.hasher.hash(password), now);
-  await revokeEverything(ctx, userId, now);
+  await repo.replacePassword(ctx.db, userId, passwordHash, now);
+  await endLogins(ctx, userId);
   await recordAudit(ctx.db, { event: 'password_changed', userId, username: user.username, actorId }, now);
 }
 
@@ -125,14 +135,15 @@ export async function updateAccount(
     const user = await repo.findUserById(trx, userId);
     if (!user) throw new NotFoundError('No such user.');
     const losesAdmin = user.role === 'admin' && !user.disabled && (patch.role === 'user' || patch.disabled === true);
-    if (losesAdmin && (await repo.countActiveAdmins(trx)) <= 1) {
-      throw new ConflictError('last_admin', 'The last active admin cannot be demoted or disabled.');
+    if (losesAdmin) {
+      await repo.lockAdmins(trx);
+      if ((await repo.countActiveAdmins(trx)) <= 1) throw new ConflictError('last_admin', 'The last active admin cannot be demoted or disabled.');
     }
     const disabling = patch.disabled === true && !user.disabled;
     const next = await repo.updateUser(trx, userId, {
       ...(patch.role !== undefined ? { role: patch.role } : {}),
       ...(patch.disabled !== undefined ? { disabledAt: patch.disabled ? (user.disabled ? undefined : now) : null } : {}),
-      ...(disabling ? { tokensValidAfter: now } : {}),
+      ...(disabling ? { tokensValidAfter: now, endLogins: true } : {}),
       now,
     });
     if (!next) throw new NotFoundError('No such user.');
@@ -146,15 +157,18 @@ export async function updateAccount(
     await ctx.bus.publish({ kind: 'user', userId });
   }
   if (before.disabled !== after.disabled) {
-    if (after.disabled) await revokeEverything(ctx, userId, now);
+    if (after.disabled) await endLogins(ctx, userId);
     await recordAudit(ctx.db, { event: after.disabled ? 'user_disabled' : 'user_enabled', userId, username: after.username, actorId: actor.id, ...meta }, now);
   }
   return after;
 }
 
-/** End every session and refresh family of a user and refuse their outstanding access tokens. */
-async function revokeEverything(ctx: AppContext, userId: number, now: string): Promise<void> {
-  await repo.updateUser(ctx.db, userId, { tokensValidAfter: now, now });
+/**
+ * End every session and refresh family of a user. Called after the change that bumped their
+ * credential epoch has committed: a login still in flight then fails to store its session, and
+ * every one stored before is among the rows ended here.
+ */
+async function endLogins(ctx: AppContext, userId: number): Promise<void> {
   await ctx.sessions.revokeAllForUser(userId);
   await ctx.tokens.revokeAllForUser(userId, 'user_revoked');
   await ctx.bus.publish({ kind: 'user', userId });

@@ -14,6 +14,8 @@ export interface UsersTable {
   disabled_at: string | null;
   /** Access tokens issued before this instant are refused (password change, disable, logout-all). */
   tokens_valid_after: string | null;
+  /** Grows with each change that ends every login (password set, disabled); see accounts.repo.ts. */
+  credential_epoch: Generated<number>;
   created_at: string;
   updated_at: string;
 }
@@ -23,4 +25,9 @@ export interface PasswordCredentialsTable {
   user_id: number;
   password_hash: string;
   updated_at: string;
+}
+
+/** One row per guard that serialises a read-then-write decision on every database. */
+export interface RowLocksTable {
+  name: string;
 }

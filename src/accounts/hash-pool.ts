@@ -1,7 +1,20 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
-type HashJob = { op: 'hash'; password: string; cost: number } | { op: 'compare'; password: string; hash: string };
+/**
+ * `pad`: a second hash to compare the password with after `hash`, its result ignored. It makes a
+ * comparison against a cheaper stored hash cost what one at the configured cost does, within the
+ * same job (one slot, one unit of queue work).
+ */
+export type HashJob = { op: 'hash'; password: string; cost: number } | { op: 'compare'; password: string; hash: string; pad?: string };
+
+/** What runs hash jobs: the thread pool below, or a stand-in a test injects into PasswordHasher. */
+export interface HashWorkers {
+  /** Resolves to the hash (op `hash`) or whether the password matched (op `compare`). */
+  run(job: HashJob): Promise<string | boolean>;
+  close(): Promise<void>;
+}
+
 type WorkerMessage = { ready: true } | { result: string | boolean } | { error: string };
 
 /**
@@ -25,13 +38,18 @@ if (workerData.niceness > 0) {
     os.setPriority(tid, workerData.niceness);
   } catch {}
 }
+function compare(job) {
+  const matches = bcrypt.compareSync(job.password, job.hash);
+  if (job.pad) bcrypt.compareSync(job.password, job.pad);
+  return matches;
+}
 parentPort.on('message', (job) => {
   if (job.op === 'exit') {
     parentPort.close();
     return;
   }
   try {
-    const result = job.op === 'hash' ? bcrypt.hashSync(job.password, job.cost) : bcrypt.compareSync(job.password, job.hash);
+    const result = job.op === 'hash' ? bcrypt.hashSync(job.password, job.cost) : compare(job);
     parentPort.postMessage({ result });
   } catch (error) {
     parentPort.postMessage({ error: String(error && error.message || error) });
@@ -50,7 +68,7 @@ interface Pending {
  * number of jobs in flight (PasswordHasher); this class only dispatches. A worker that dies
  * fails its job and is replaced.
  */
-export class HashPool {
+export class HashPool implements HashWorkers {
   readonly #idle: Worker[] = [];
   readonly #jobs = new Map<Worker, Pending>();
   readonly #bcryptPath = createRequire(import.meta.url).resolve('bcrypt');
@@ -97,8 +115,6 @@ export class HashPool {
   }
 
   /** Run a job on an idle worker. The caller guarantees one is idle (at most `size` jobs in flight). */
-  run(job: Extract<HashJob, { op: 'hash' }>): Promise<string>;
-  run(job: Extract<HashJob, { op: 'compare' }>): Promise<boolean>;
   run(job: HashJob): Promise<string | boolean> {
     const worker = this.#idle.pop();
     if (!worker) return Promise.reject(new Error('HashPool: no idle worker'));

@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module';
 import bcrypt from 'bcrypt';
 import { OverloadedError } from '../errors.js';
+import { addressKey } from '../limits/address.js';
 import { HashPool } from './hash-pool.js';
+import type { HashJob, HashWorkers } from './hash-pool.js';
 
 export const PASSWORD_MIN_BYTES = 8;
 /** bcrypt reads at most 72 bytes; longer passwords are refused rather than silently truncated. */
@@ -44,16 +46,34 @@ export function passwordProblem(password: string, username?: string): string | n
   return null;
 }
 
+/** A caller waiting for a hashing slot. */
+interface Waiter {
+  start(): void;
+  shed(error: OverloadedError): void;
+}
+
+/** Callers that name no source (the CLI, an unknown address) share one. */
+const NO_SOURCE = '';
+
 /**
  * bcrypt off the event loop, on `concurrency` low-priority worker threads (HashPool), and at most
  * `queueMax` waiting: beyond that a login is shed with 503 rather than letting every caller wait.
+ *
+ * The queue is shared fairly between sources (client addresses, an IPv6 client by its /64): each
+ * source waits in a line of its own and the lines are served in turn, so a source's wait depends
+ * on how many sources are waiting, not on how much each sent. When the queue is full, a newcomer
+ * from a source holding fewer places than the largest holder takes that holder's newest place
+ * (the holder's request is shed instead); otherwise the newcomer is shed. So a few busy addresses
+ * cannot keep everyone else's logins at 503.
  */
 export class PasswordHasher {
   #running = 0;
-  readonly #waiting: Array<() => void> = [];
+  /** Waiting callers by source, in the order the sources are served (round-robin). */
+  readonly #lines = new Map<string, Waiter[]>();
+  #queued = 0;
   #dummyHash: Promise<string> | null = null;
 
-  #pool: HashPool | null = null;
+  #pool: HashWorkers | null = null;
 
   constructor(
     readonly cost: number,
@@ -61,11 +81,13 @@ export class PasswordHasher {
     readonly queueMax: number,
     /** Scheduling niceness of the hash threads (0–19); 0 keeps them equal to the event loop. */
     readonly niceness = 10,
+    /** What runs the jobs; tests inject a stand-in to hold or count them. */
+    private readonly startWorkers: (size: number, niceness: number) => HashWorkers = (size, nice) => new HashPool(size, nice),
   ) {}
 
   /** Threads start on first use, so a hasher that never hashes costs nothing. */
-  get #workers(): HashPool {
-    this.#pool ??= new HashPool(this.concurrency, this.niceness);
+  get #workers(): HashWorkers {
+    this.#pool ??= this.startWorkers(this.concurrency, this.niceness);
     return this.#pool;
   }
 
@@ -75,25 +97,36 @@ export class PasswordHasher {
   }
 
   get queueDepth(): number {
-    return this.#waiting.length;
+    return this.#queued;
   }
 
   get inFlight(): number {
     return this.#running;
   }
 
-  async hash(password: string): Promise<string> {
-    return this.#withSlot(() => this.#workers.run({ op: 'hash', password: normalizePassword(password), cost: this.cost }));
+  /** Hash a new password. `source`: the client address asking, for a fair share of the queue. */
+  async hash(password: string, source?: string | null): Promise<string> {
+    const result = await this.#withSlot(source, () => this.#workers.run({ op: 'hash', password: normalizePassword(password), cost: this.cost }));
+    if (typeof result !== 'string') throw new Error('hash worker answered a hash job with a comparison');
+    return result;
   }
 
-  /** Compare a password with a stored hash; an absent hash is compared with a dummy so both paths cost the same. */
-  async verify(password: string, hash: string | null): Promise<boolean> {
+  /**
+   * Compare a password with a stored hash. Every path costs at least one comparison at the
+   * configured cost: an absent hash is compared with a dummy, and a stored hash of a lower cost is
+   * followed by a comparison with the dummy in the same job, so neither answers faster than a real
+   * account does. `source`: the client address asking, for a fair share of the queue.
+   */
+  async verify(password: string, hash: string | null, source?: string | null): Promise<boolean> {
     const target = hash ?? (await this.dummyHash());
+    const pad = hash !== null && this.#cheaperThanConfigured(hash) ? await this.dummyHash() : undefined;
     const normalized = normalizePassword(password);
     // Over-long or NUL-bearing input can never match a stored password, but still pays for one hash.
     const acceptable = Buffer.byteLength(normalized) <= PASSWORD_MAX_BYTES && !normalized.includes('\0');
     const candidate = acceptable ? normalized : 'x'.repeat(PASSWORD_MIN_BYTES);
-    const matches = await this.#withSlot(() => this.#workers.run({ op: 'compare', password: candidate, hash: target }));
+    const job: HashJob = { op: 'compare', password: candidate, hash: target, ...(pad === undefined ? {} : { pad }) };
+    const matches = await this.#withSlot(source, () => this.#workers.run(job));
+    if (typeof matches !== 'boolean') throw new Error('hash worker answered a comparison with a hash');
     return matches && acceptable && hash !== null;
   }
 
@@ -106,20 +139,60 @@ export class PasswordHasher {
     return this.#dummyHash;
   }
 
-  async #withSlot<T>(work: () => Promise<T>): Promise<T> {
-    if (this.#running >= this.concurrency) {
-      if (this.#waiting.length >= this.queueMax) throw new OverloadedError(1);
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    } else {
-      this.#running += 1;
+  /** A hash whose cost cannot be read is treated as cheap: it must not answer faster either. */
+  #cheaperThanConfigured(hash: string): boolean {
+    try {
+      return bcrypt.getRounds(hash) < this.cost;
+    } catch {
+      return true;
     }
+  }
+
+  async #withSlot<T>(source: string | null | undefined, work: () => Promise<T>): Promise<T> {
+    if (this.#running < this.concurrency) this.#running += 1;
+    // A waiter that is started inherits the slot of the caller that finished, so `running` stays.
+    else await this.#wait(source ? addressKey(source) : NO_SOURCE);
     try {
       return await work();
     } finally {
-      const next = this.#waiting.shift();
-      // The slot passes straight to the next waiter, so `running` stays the same.
-      if (next) next();
+      const next = this.#nextWaiter();
+      if (next) next.start();
       else this.#running -= 1;
     }
+  }
+
+  #wait(source: string): Promise<void> {
+    if (this.#queued >= this.queueMax) this.#makeRoomFor(source);
+    return new Promise<void>((start, shed) => {
+      const line = this.#lines.get(source);
+      if (line) line.push({ start, shed });
+      else this.#lines.set(source, [{ start, shed }]);
+      this.#queued += 1;
+    });
+  }
+
+  /** Sheds the largest holder's newest waiter for a source that holds fewer places; else refuses the newcomer. */
+  #makeRoomFor(source: string): void {
+    const held = this.#lines.get(source)?.length ?? 0;
+    let largest: [string, Waiter[]] | null = null;
+    for (const entry of this.#lines) if (!largest || entry[1].length > largest[1].length) largest = entry;
+    if (!largest || held >= largest[1].length) throw new OverloadedError(1);
+    const [holder, line] = largest;
+    const shed = line.pop();
+    if (line.length === 0) this.#lines.delete(holder);
+    this.#queued -= 1;
+    shed?.shed(new OverloadedError(1));
+  }
+
+  /** The first waiter of the source whose turn it is; that source then goes to the back of the round. */
+  #nextWaiter(): Waiter | undefined {
+    const turn = this.#lines.entries().next();
+    if (turn.done) return undefined;
+    const [source, line] = turn.value;
+    const next = line.shift();
+    this.#lines.delete(source);
+    if (line.length > 0) this.#lines.set(source, line);
+    this.#queued -= 1;
+    return next;
   }
 }

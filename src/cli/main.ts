@@ -6,8 +6,8 @@ import type { Config } from '../config.js';
 import { GatehouseError } from '../errors.js';
 import { createApp, openStorage } from '../runtime.js';
 import type { GatehouseApp } from '../server/app.js';
-import { KeyVault, rotateSigningKey } from '../tokens/keys.js';
-import { readPassword } from './read-password.js';
+import { KeyVault, PUBLISH_BEFORE_SIGNING_SECONDS, rotateSigningKey } from '../tokens/keys.js';
+import { PasswordMismatchError, PromptAbortedError, readNewPassword } from './read-password.js';
 import { serve } from './serve.js';
 
 const USAGE = `Usage: gatehouse <command> [options]
@@ -16,11 +16,14 @@ Commands:
   serve [--workers N|auto]                       Start the server (same as npm start)
   migrate                                        Apply database migrations
   user create --username NAME [--email E] [--admin]
-                                                 Create a user; password read from stdin
-  user set-password --username NAME              Set a password (stdin); ends all their sessions
+                                                 Create a user; password typed twice on a terminal,
+                                                 or the first line of piped stdin
+  user set-password --username NAME              Set a password (as above); ends all their sessions
   user promote|demote --username NAME            Make a user admin, or user again
   user disable|enable --username NAME            Disable (ends sessions and tokens) or re-enable
-  keys rotate                                    Start signing with a new key; old keys verify until their tokens expire
+  keys rotate [--now]                            Publish a new signing key; it signs after ${PUBLISH_BEFORE_SIGNING_SECONDS / 60} min
+                                                 (--now: at once, for a key that may have leaked);
+                                                 old keys verify until their tokens expire
 
 Configuration comes from the environment (and .env), as for the server.`;
 
@@ -56,14 +59,14 @@ async function userCommand(config: Readonly<Config>, sub: string | undefined, ar
   const cli = { ip: null, userAgent: 'gatehouse-cli' };
   switch (sub) {
     case 'create': {
-      const password = await readPassword();
+      const password = await readNewPassword();
       return withApp(config, async (app) => {
         const user = await signUp(app.ctx, { username, email: values.email ?? null, password }, cli, values.admin ? 'admin' : 'user');
         return `created user ${user.username} (id ${user.id}, role ${user.role})`;
       });
     }
     case 'set-password': {
-      const password = await readPassword('New password: ');
+      const password = await readNewPassword('New password: ', 'Repeat new password: ');
       return withApp(config, async (app) => {
         const user = await findUserByUsername(app.ctx, username);
         await setPassword(app.ctx, user.id, password, null);
@@ -82,6 +85,30 @@ async function userCommand(config: Readonly<Config>, sub: string | undefined, ar
       });
     default:
       throw new UsageError(`unknown user command "${sub ?? ''}"`);
+  }
+}
+
+/**
+ * `keys rotate`: the new key is in the JWKS at once and signs only after
+ * PUBLISH_BEFORE_SIGNING_SECONDS, so verifiers holding a cached key set know it by then.
+ */
+async function keysCommand(config: Readonly<Config>, sub: string | undefined, args: string[]): Promise<string> {
+  if (sub !== 'rotate') throw new UsageError(`unknown keys command "${sub ?? ''}"`);
+  const { values } = parseArgs({ args, options: { now: { type: 'boolean', default: false } }, strict: true });
+  const now = Date.now();
+  const signsAfterSeconds = values.now ? 0 : PUBLISH_BEFORE_SIGNING_SECONDS;
+  const verifyOldKeysForSeconds = config.accessTokenTtl + 60;
+  const storage = await openStorage(config);
+  try {
+    const kid = await rotateSigningKey(storage.db, new KeyVault(config.keyEncryptionSecret), { alg: config.jwtAlgorithm, now, verifyOldKeysForSeconds, signsAfterSeconds });
+    if (signsAfterSeconds === 0) return `new signing key ${kid}; it signs now; previous keys verify for ${verifyOldKeysForSeconds} s more`;
+    const signsFrom = now + signsAfterSeconds * 1000;
+    return (
+      `new signing key ${kid}; published in the JWKS now, it signs from ${new Date(signsFrom).toISOString()} (in ${signsAfterSeconds / 60} min); ` +
+      `previous keys sign until then and verify until ${new Date(signsFrom + verifyOldKeysForSeconds * 1000).toISOString()}`
+    );
+  } finally {
+    await storage.close();
   }
 }
 
@@ -106,20 +133,8 @@ async function run(argv: string[]): Promise<string | null> {
     }
     case 'user':
       return userCommand(config, sub, rest);
-    case 'keys': {
-      if (sub !== 'rotate') throw new UsageError(`unknown keys command "${sub ?? ''}"`);
-      const storage = await openStorage(config);
-      try {
-        const kid = await rotateSigningKey(storage.db, new KeyVault(config.keyEncryptionSecret), {
-          alg: config.jwtAlgorithm,
-          now: Date.now(),
-          verifyOldKeysForSeconds: config.accessTokenTtl + 60,
-        });
-        return `new signing key ${kid}; previous keys verify for ${config.accessTokenTtl + 60} s more`;
-      } finally {
-        await storage.close();
-      }
-    }
+    case 'keys':
+      return keysCommand(config, sub, rest);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -138,6 +153,10 @@ run(process.argv.slice(2)).then(
       // One line, as every CLI error: the full usage is one `gatehouse help` away.
       process.stderr.write(`gatehouse: ${oneLine(error.message)} (see "gatehouse help")\n`);
       process.exit(64);
+    }
+    if (error instanceof PromptAbortedError || error instanceof PasswordMismatchError) {
+      process.stderr.write(`gatehouse: ${error.message}\n`);
+      process.exit(error instanceof PromptAbortedError ? error.exitCode : 1);
     }
     if (error instanceof ConfigError) {
       process.stderr.write(`gatehouse: invalid configuration: ${error.message}\n`);

@@ -23,12 +23,14 @@ export async function serve(config: Readonly<Config>): Promise<void> {
   }
 
   const storage = await openStorage(config);
-  await new KeyRing(storage.db, new KeyVault(config.keyEncryptionSecret), Date.now).init(config.jwtAlgorithm, config.accessTokenTtl + 60);
+  // The primary's own one-line log (stderr), as for its other messages: workers have not started yet.
+  const log = { info: (details: object, message: string) => process.stderr.write(`gatehouse: ${message} ${JSON.stringify(details)}\n`) };
+  await new KeyRing(storage.db, new KeyVault(config.keyEncryptionSecret), Date.now, log).init(config.jwtAlgorithm, config.accessTokenTtl + 60);
   await storage.close();
 
   if (config.redisUrl === null) {
     // Without Redis the primary is where the workers meet: one set of counters, one relay.
-    hostClusterLimits();
+    hostClusterLimits(config.limitStoreMaxKeys);
     relayClusterRevocations();
   }
   const closeMetrics = await serveClusterMetrics(config);

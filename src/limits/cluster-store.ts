@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
-import type { LimitStore } from './store.js';
+import { OverloadedError } from '../errors.js';
+import type { Counter, LimitStore } from './store.js';
 import { MemoryLimitStore } from './store.js';
 
 const REQUEST = 'gatehouse:limit';
@@ -10,11 +11,12 @@ const REPLY_TIMEOUT_MS = 1_000;
 
 type Operation =
   | { op: 'increment'; key: string; windowMs: number }
+  | { op: 'decrement'; key: string }
   | { op: 'get'; key: string }
   | { op: 'set'; key: string; count: number; resetAt: number }
   | { op: 'delete'; key: string };
 
-type Entry = { count: number; resetAt: number } | null;
+type Entry = Counter | null;
 
 interface Request {
   type: typeof REQUEST;
@@ -22,11 +24,8 @@ interface Request {
   operation: Operation;
 }
 
-interface Reply {
-  type: typeof REPLY;
-  id: number;
-  result: Entry;
-}
+/** `overloaded`: the primary's store refused (a full budget); the worker raises it as its own store would. */
+type Reply = { type: typeof REPLY; id: number; result: Entry } | { type: typeof REPLY; id: number; overloaded: { retryAfterSeconds: number } };
 
 function isRequest(message: unknown): message is Request {
   return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === REQUEST;
@@ -40,6 +39,9 @@ async function apply(store: LimitStore, operation: Operation): Promise<Entry> {
   switch (operation.op) {
     case 'increment':
       return store.increment(operation.key, operation.windowMs);
+    case 'decrement':
+      await store.decrement(operation.key);
+      return null;
     case 'get':
       return store.get(operation.key);
     case 'set':
@@ -51,16 +53,24 @@ async function apply(store: LimitStore, operation: Operation): Promise<Entry> {
   }
 }
 
+function replyTo(id: number, outcome: PromiseSettledResult<Entry>): Reply {
+  if (outcome.status === 'fulfilled') return { type: REPLY, id, result: outcome.value };
+  // The memory store refuses only with OverloadedError; anything else is a bug, and still a refusal.
+  const retryAfterSeconds = outcome.reason instanceof OverloadedError ? outcome.reason.retryAfterSeconds : 1;
+  return { type: REPLY, id, overloaded: { retryAfterSeconds } };
+}
+
 /**
  * In a cluster primary without Redis: keep every worker's rate-limit counters in one place, so
- * WORKERS=N on one machine limits exactly as one process does.
+ * WORKERS=N on one machine limits exactly as one process does. Each operation runs to completion
+ * on the primary's single thread, so an increment is atomic across workers.
  */
-export function hostClusterLimits(): void {
-  const store = new MemoryLimitStore();
+export function hostClusterLimits(maxKeys?: number): void {
+  const store = new MemoryLimitStore(Date.now, maxKeys);
   cluster.on('message', (worker: Worker, message: unknown) => {
     if (!isRequest(message)) return;
-    void apply(store, message.operation).then((result) => {
-      if (worker.isConnected()) worker.send({ type: REPLY, id: message.id, result } satisfies Reply);
+    void Promise.allSettled([apply(store, message.operation)]).then(([outcome]) => {
+      if (outcome && worker.isConnected()) worker.send(replyTo(message.id, outcome));
     });
   });
 }
@@ -70,22 +80,29 @@ export function hostClusterLimits(): void {
  * IPC channel. Should the primary not answer, the worker counts in its own memory for that call.
  */
 export class ClusterLimitStore implements LimitStore {
-  readonly #pending = new Map<number, (result: Entry) => void>();
+  readonly #pending = new Map<number, (reply: Reply) => void>();
   readonly #fallback = new MemoryLimitStore();
   #next = 0;
 
   constructor() {
     process.on('message', (message: unknown) => {
       if (!isReply(message)) return;
-      this.#pending.get(message.id)?.(message.result);
+      this.#pending.get(message.id)?.(message);
     });
   }
 
-  async increment(key: string, windowMs: number): Promise<{ count: number; resetAt: number }> {
+  async increment(key: string, windowMs: number): Promise<Counter> {
     return (await this.#call({ op: 'increment', key, windowMs }, () => this.#fallback.increment(key, windowMs))) ?? this.#fallback.increment(key, windowMs);
   }
 
-  async get(key: string): Promise<{ count: number; resetAt: number } | null> {
+  async decrement(key: string): Promise<void> {
+    await this.#call({ op: 'decrement', key }, async () => {
+      await this.#fallback.decrement(key);
+      return null;
+    });
+  }
+
+  async get(key: string): Promise<Counter | null> {
     return this.#call({ op: 'get', key }, () => this.#fallback.get(key));
   }
 
@@ -106,16 +123,17 @@ export class ClusterLimitStore implements LimitStore {
   #call(operation: Operation, fallback: () => Promise<Entry>): Promise<Entry> {
     if (!process.send || !process.connected) return fallback();
     const id = (this.#next += 1);
-    return new Promise<Entry>((resolve) => {
+    return new Promise<Entry>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        fallback().then(resolve, () => resolve(null));
+        fallback().then(resolve, reject);
       }, REPLY_TIMEOUT_MS);
       timer.unref();
-      this.#pending.set(id, (result) => {
+      this.#pending.set(id, (reply) => {
         clearTimeout(timer);
         this.#pending.delete(id);
-        resolve(result);
+        if ('overloaded' in reply) reject(new OverloadedError(reply.overloaded.retryAfterSeconds));
+        else resolve(reply.result);
       });
       process.send?.({ type: REQUEST, id, operation } satisfies Request);
     });

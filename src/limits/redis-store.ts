@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { LimitStore } from './store.js';
+import type { Counter, LimitStore } from './store.js';
 import { MemoryLimitStore } from './store.js';
 
 /** Add one; a new key (or one without expiry) starts a window. Returns [count, milliseconds left]. */
@@ -11,6 +11,15 @@ if ttl < 0 then
   ttl = tonumber(ARGV[1])
 end
 return {count, ttl}`;
+
+/** Take one back, keeping the expiry (DECR does); at zero (or below, or absent) the key is gone. */
+const DECREMENT = `
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count <= 1 then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+return redis.call('DECR', KEYS[1])`;
 
 /** [count, milliseconds left], or nothing when the key is absent. */
 const READ = `
@@ -45,8 +54,10 @@ export class RedisLimitStore implements LimitStore {
     private readonly prefix: string,
     private readonly log: LimitStoreLog,
     private readonly clock: () => number = Date.now,
+    /** The fallback's budget per kind of key (LIMIT_STORE_MAX_KEYS). */
+    fallbackMaxKeys?: number,
   ) {
-    this.#fallback = new MemoryLimitStore(clock);
+    this.#fallback = new MemoryLimitStore(clock, fallbackMaxKeys);
   }
 
   /** True while calls are being answered from memory because Redis failed. */
@@ -54,7 +65,7 @@ export class RedisLimitStore implements LimitStore {
     return this.#degradedSince !== null;
   }
 
-  async increment(key: string, windowMs: number): Promise<{ count: number; resetAt: number }> {
+  async increment(key: string, windowMs: number): Promise<Counter> {
     return this.#attempt(
       async () => {
         const [count, ttl] = (await this.redis.eval(INCREMENT, 1, this.prefix + key, String(Math.max(1, Math.ceil(windowMs))))) as [number, number];
@@ -64,7 +75,16 @@ export class RedisLimitStore implements LimitStore {
     );
   }
 
-  async get(key: string): Promise<{ count: number; resetAt: number } | null> {
+  async decrement(key: string): Promise<void> {
+    await this.#attempt(
+      async () => {
+        await this.redis.eval(DECREMENT, 1, this.prefix + key);
+      },
+      () => this.#fallback.decrement(key),
+    );
+  }
+
+  async get(key: string): Promise<Counter | null> {
     return this.#attempt(
       async () => {
         const found = (await this.redis.eval(READ, 1, this.prefix + key)) as [number, number] | null;

@@ -32,7 +32,7 @@ import type { Storage } from '../storage/database.js';
 import { KeyRing, KeyVault } from '../tokens/keys.js';
 import { TokenService } from '../tokens/tokens.service.js';
 import { tokenRoutes } from '../tokens/tokens.routes.js';
-import { ensureCsrfCookie } from './cookies.js';
+import { ensureCsrfCookie, sessionCookieName } from './cookies.js';
 import { docsRoutes } from './docs.routes.js';
 import { errorHandler, toErrorResponse } from './error-handler.js';
 import { healthRoutes } from './health.routes.js';
@@ -41,6 +41,7 @@ import type { AuthPageKind } from './pages/auth-pages.js';
 import { pageRoutes, renderNotFoundPage, sendHtml } from './pages/pages.routes.js';
 import { lazyChildLogger } from './request-logger.js';
 import { authPlugin } from './plugins/auth.js';
+import { hostCheckPlugin } from './plugins/host-check.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { AdminUserSchema, ErrorSchema, UserSchema } from './schemas.js';
@@ -145,9 +146,9 @@ function createContext(config: Readonly<Config>, deps: AppDependencies, log: Fas
   const clock = deps.clock ?? Date.now;
   const { redis } = deps;
   const bus = deps.bus ?? (redis ? new RedisRevocationBus(redis, `${config.redisPrefix}revocations`, log) : new LocalRevocationBus());
-  const limitStore = deps.limitStore ?? (redis ? new RedisLimitStore(redis, `${config.redisPrefix}limit:`, log, clock) : new MemoryLimitStore(clock));
+  const limitStore = deps.limitStore ?? (redis ? new RedisLimitStore(redis, `${config.redisPrefix}limit:`, log, clock, config.limitStoreMaxKeys) : new MemoryLimitStore(clock, config.limitStoreMaxKeys));
   const db = deps.storage.db;
-  const keys = new KeyRing(db, new KeyVault(config.keyEncryptionSecret), clock);
+  const keys = new KeyRing(db, new KeyVault(config.keyEncryptionSecret), clock, log);
   return {
     config,
     storage: deps.storage,
@@ -171,6 +172,10 @@ function validatorCompiler() {
   addFormats.default(bodyAjv);
   addFormats.default(textAjv);
   return ({ schema, httpPart }: { schema: AnySchema; httpPart?: string }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema);
+}
+
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
 }
 
 function isFormPost(request: FastifyRequest): boolean {
@@ -207,18 +212,31 @@ function renderFormError(ctx: AppContext, page: AuthPageKind, error: FastifyErro
 /**
  * Errors Node's HTTP parser raises before Fastify sees a request (malformed request line, headers
  * too large, headers or body too slow): the contract's JSON shape instead of Fastify's default.
+ * These answers never pass the security-headers onSend hook, so they carry its non-HTML set here
+ * (test/http/client-errors.test.ts keeps the two equal).
  */
-function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-  const body = JSON.stringify({
-    error: { code: 'bad_request', message: timeout ? 'The request took too long to arrive.' : error.code === 'HPE_HEADER_OVERFLOW' ? 'The request headers are too large.' : 'The request could not be read.' },
-  });
-  const status = timeout ? '408 Request Timeout' : '400 Bad Request';
-  if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  }
-  socket.destroy();
+function answerClientError(https: boolean): (error: NodeJS.ErrnoException, socket: Duplex) => void {
+  const headers = [
+    'Content-Type: application/json; charset=utf-8',
+    "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'; object-src 'none'",
+    'X-Content-Type-Options: nosniff',
+    'X-Frame-Options: DENY',
+    'Referrer-Policy: same-origin',
+    'Cross-Origin-Resource-Policy: same-origin',
+    'Cache-Control: no-store',
+    ...(https ? ['Strict-Transport-Security: max-age=31536000; includeSubDomains'] : []),
+    'Connection: close',
+  ].join('\r\n');
+  return (error, socket) => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    const body = JSON.stringify({
+      error: { code: 'bad_request', message: timeout ? 'The request took too long to arrive.' : error.code === 'HPE_HEADER_OVERFLOW' ? 'The request headers are too large.' : 'The request could not be read.' },
+    });
+    const status = timeout ? '408 Request Timeout' : '400 Bad Request';
+    if (socket.writable) socket.write(`HTTP/1.1 ${status}\r\n${headers}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    socket.destroy();
+  };
 }
 
 /**
@@ -236,7 +254,9 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
     schemaController: { compilersFactory: { buildValidator: () => compileValidator } },
     logger: deps.logger ?? loggerOptions(config, destination as DestinationStream),
     bodyLimit: config.bodyLimit,
-    trustProxy: config.trustProxy,
+    // A hop count as proxy-addr counts it: the first `n` hops from this server are proxies, so the
+    // client is the address the outermost trusted proxy saw (Fastify's types lack the number form).
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     // Bounded work per connection: headers within 10 s, the whole request within 30 s, an idle
     // socket closed after 60 s, keep-alive 10 s; Node checks the first two every second.
     requestTimeout: 30_000,
@@ -251,7 +271,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
     // A path that is not valid percent-encoding, or an over-long id, gets the contract's error shape.
     frameworkErrors: (error, request, reply) =>
       errorHandler(error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? (new NotFoundError() as unknown as FastifyError) : error, request, reply),
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: answerClientError(config.publicUrl.startsWith('https://')),
   });
   // JSON everywhere (and urlencoded where a form posts): Fastify's built-in text/plain parser would
   // turn a text body into a string and answer 422, where the contract says 415.
@@ -295,6 +315,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
 
   await app.register(cookie);
   await app.register(securityHeadersPlugin, { https: config.publicUrl.startsWith('https://') });
+  await app.register(hostCheckPlugin, { config });
   if (config.corsOrigins.length > 0) {
     const allowed = new Set(config.corsOrigins);
     await app.register(cors, {
@@ -323,7 +344,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDependencies):
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-          session: { type: 'apiKey', in: 'cookie', name: 'gatehouse_session' },
+          session: { type: 'apiKey', in: 'cookie', name: sessionCookieName(config) },
         },
       },
     },

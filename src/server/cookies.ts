@@ -4,10 +4,25 @@ import type { Config } from '../config.js';
 import type { NewSession } from '../sessions/sessions.service.js';
 import { randomToken } from '../sessions/tokens.js';
 
-/** The session cookie's one fixed name. */
-export const SESSION_COOKIE = 'gatehouse_session';
+/** The session cookie's name when cookies may travel over plain HTTP (development, COOKIE_SECURE=auto/false). */
+const SESSION_COOKIE_BASE = 'gatehouse_session';
+/**
+ * Its name when cookies are always Secure. Browsers accept a `__Host-` cookie only with Secure,
+ * Path=/ and no Domain, so a sibling subdomain cannot plant (toss) one of its own beside ours.
+ */
+const SESSION_COOKIE_HOST_ONLY = `__Host-${SESSION_COOKIE_BASE}`;
 /** Readable by the page's script, which echoes it in X-CSRF-Token. */
 export const CSRF_COOKIE = 'csrf_token';
+
+/**
+ * The session cookie's one fixed name for this configuration: every reader and writer asks here.
+ * `__Host-` needs Secure on every answer, which only COOKIE_SECURE=true (set, or `auto` in
+ * production with an https PUBLIC_URL) guarantees; `auto` in development also answers plain HTTP.
+ * The cookies are host-only (no Domain attribute), as the prefix also requires.
+ */
+export function sessionCookieName(config: Pick<Config, 'cookieSecure'>): string {
+  return config.cookieSecure === 'true' ? SESSION_COOKIE_HOST_ONLY : SESSION_COOKIE_BASE;
+}
 
 function secure(request: FastifyRequest, config: Pick<Config, 'cookieSecure'>): boolean {
   return config.cookieSecure === 'true' || (config.cookieSecure === 'auto' && request.protocol === 'https');
@@ -30,13 +45,13 @@ export function setSessionCookies(
   session: NewSession,
 ): void {
   const maxAge = session.persistent ? config.sessionMaxAge : undefined;
-  reply.setCookie(SESSION_COOKIE, session.token, { ...baseOptions(request, config, maxAge), httpOnly: true });
+  reply.setCookie(sessionCookieName(config), session.token, { ...baseOptions(request, config, maxAge), httpOnly: true });
   reply.setCookie(CSRF_COOKIE, session.csrfToken, { ...baseOptions(request, config, maxAge), httpOnly: false });
   request.csrfToken = session.csrfToken;
 }
 
 export function clearSessionCookies(request: FastifyRequest, reply: FastifyReply, config: Pick<Config, 'cookieSecure'>): void {
-  reply.clearCookie(SESSION_COOKIE, { ...baseOptions(request, config), httpOnly: true });
+  reply.clearCookie(sessionCookieName(config), { ...baseOptions(request, config), httpOnly: true });
   reply.clearCookie(CSRF_COOKIE, baseOptions(request, config));
 }
 

@@ -18,12 +18,13 @@ function addCsrfHeader(request: { [prop: string]: unknown }) {
 /**
  * The browsable API reference at /docs, built from the same document as /openapi.json.
  * Its page and assets are public: every route registered in this scope is marked so, and the
- * lock-down test lists them. The page, its scripts and styles are files on this origin, so the
- * app's strict Content-Security-Policy (no inline script or style) applies unchanged.
+ * lock-down test lists them. The page, its scripts and styles are files on this origin; they get
+ * a Content-Security-Policy of their own, stricter than the app's (security-headers.ts: nothing
+ * but its own scripts, styles, images and same-origin calls; no forms, no <base>).
  */
 export async function docsRoutes(app: GatehouseApp): Promise<void> {
   app.addHook('onRoute', (route) => {
-    route.config = { ...(route.config ?? {}), access: 'public' };
+    route.config = { ...(route.config ?? {}), access: 'public', contentSecurityPolicy: 'docs' };
   });
   await app.register(swaggerUi, {
     routePrefix: '/docs',

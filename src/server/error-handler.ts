@@ -44,19 +44,6 @@ function describe(error: AjvError): string {
   }
 }
 
-const DATABASE_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P03', '57014', '08006', '08001', '53300']);
-/** SQLite's primary codes for "the file cannot be used right now"; better-sqlite3 reports extended ones (SQLITE_IOERR_WRITE…). */
-const SQLITE_DOWN_CODE = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY|PROTOCOL)(_|$)/;
-
-function isDependencyDown(error: FastifyError & { code?: string }): boolean {
-  return (
-    DATABASE_DOWN_CODES.has(String(error.code)) ||
-    SQLITE_DOWN_CODE.test(String(error.code)) ||
-    // pg's wording for a lost or unreachable server; Kysely's and better-sqlite3's for a closed database.
-    /Connection terminated|timeout exceeded when trying to connect|Query read timeout|driver has already been destroyed|database connection is not open/i.test(error.message)
-  );
-}
-
 /** The contract's error shape for anything thrown: public message out, detail to the log only. */
 export function toErrorResponse(error: FastifyError, request: FastifyRequest): { status: number; body: ErrorBody; retryAfter?: number } {
   if (error instanceof GatehouseError) {
@@ -86,9 +73,6 @@ export function toErrorResponse(error: FastifyError, request: FastifyRequest): {
   if (status === 404) return { status, body: { error: { code: 'not_found', message: 'Not found.' } } };
   if (status >= 400 && status < 500) {
     return { status: 400, body: { error: { code: 'bad_request', message: 'The request could not be read.' } } };
-  }
-  if (isDependencyDown(error)) {
-    return { status: 503, body: { error: { code: 'unavailable', message: 'A dependency is unavailable. Try again shortly.' } }, retryAfter: 5 };
   }
   return { status: 500, body: { error: { code: 'internal_error', message: 'Something went wrong.' } } };
 }

@@ -3,19 +3,23 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Static } from 'typebox';
 import { signUp, verifyCredentials } from '../accounts/accounts.service.js';
+import type { LoginSubject } from '../accounts/login-subject.js';
 import { userJson } from '../accounts/user-json.js';
 import { recordAudit } from '../audit/audit.repo.js';
 import type { AppContext } from '../context.js';
 import { CsrfError, ValidationError } from '../errors.js';
 import type { GatehouseApp } from '../server/app.js';
-import { clearSessionCookies, ensureCsrfCookie, SESSION_COOKIE, setSessionCookies } from '../server/cookies.js';
+import { clearSessionCookies, ensureCsrfCookie, sessionCookieName, setSessionCookies } from '../server/cookies.js';
 import { fieldsFromValidation } from '../server/error-handler.js';
+import { renderLogoutPage } from '../server/pages/auth-pages.js';
 import { safeNextPath } from '../server/pages/next-path.js';
+import { sendHtml } from '../server/pages/pages.routes.js';
 import { csrfValid, principal, principalOf, sessionFromCookie } from '../server/plugins/auth.js';
 import { ipRateLimit } from '../server/plugins/rate-limit.js';
 import { requestMeta } from '../server/request-meta.js';
 import { errorResponses, UserRef } from '../server/schemas.js';
 import { isoNow } from '../storage/database.js';
+import type { ValidSession } from './sessions.service.js';
 
 const Text = (max: number) => Type.String({ maxLength: max });
 
@@ -26,6 +30,11 @@ const SignupBody = Type.Object({
   password_confirmation: Type.Optional(Text(1024)),
   /** Form posts only: where to go after success (a same-origin path). */
   next: Type.Optional(Text(2048)),
+  csrf_token: Type.Optional(Text(256)),
+});
+
+/** POST /logout: the form's CSRF field (JSON clients may send the X-CSRF-Token header instead). */
+const LogoutBody = Type.Object({
   csrf_token: Type.Optional(Text(256)),
 });
 
@@ -47,11 +56,11 @@ function assertValid(request: FastifyRequest): void {
   if (error) throw new ValidationError(fieldsFromValidation((error.validation ?? []) as never[]));
 }
 
-async function startSession(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, userId: number, remember: boolean): Promise<void> {
+async function startSession(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, user: LoginSubject, remember: boolean): Promise<void> {
   // A fresh id and CSRF token on every login: a cookie planted before login is worth nothing after.
-  const previous = request.cookies[SESSION_COOKIE];
+  const previous = request.cookies[sessionCookieName(ctx.config)];
   if (previous) await ctx.sessions.revoke(previous);
-  const session = await ctx.sessions.create(userId, { remember, ...requestMeta(request) });
+  const session = await ctx.sessions.create(user, { remember, ...requestMeta(request) });
   setSessionCookies(request, reply, ctx.config, session);
 }
 
@@ -77,7 +86,7 @@ export async function sessionRoutes(app: GatehouseApp, { ctx }: { ctx: AppContex
         assertValid(request);
         const body = request.body as Static<typeof SignupBody>;
         const user = await signUp(ctx, body, requestMeta(request));
-        await startSession(ctx, request, reply, user.id, false);
+        await startSession(ctx, request, reply, user, false);
         if (isFormPost(request)) return reply.redirect(safeNextPath(body.next), 303);
         return reply.status(201).send(userJson(user));
       },
@@ -101,7 +110,7 @@ export async function sessionRoutes(app: GatehouseApp, { ctx }: { ctx: AppContex
         const meta = requestMeta(request);
         const user = await verifyCredentials(ctx, body.username, body.password, meta);
         const remember = body.remember === true || body.remember === 'on' || body.remember === 'true';
-        await startSession(ctx, request, reply, user.id, remember);
+        await startSession(ctx, request, reply, user, remember);
         await recordAudit(ctx.db, { event: 'login_succeeded', userId: user.id, username: user.username, detail: { via: 'session' }, ...meta }, isoNow(ctx.clock));
         if (isFormPost(request)) return reply.redirect(safeNextPath(body.next), 303);
         return userJson(user);
@@ -114,13 +123,12 @@ export async function sessionRoutes(app: GatehouseApp, { ctx }: { ctx: AppContex
    * (CSRF beats body errors). A cookie that is no live session needs no token: there is nothing to end.
    */
   async function logoutCsrf(request: FastifyRequest): Promise<void> {
-    const token = request.cookies[SESSION_COOKIE];
-    const session = token ? await ctx.sessions.validate(token) : null;
+    const session = await sessionFromCookie(ctx, request);
     if (session && !csrfValid(ctx, request, session, request.headers['x-csrf-token'])) throw new CsrfError();
   }
 
   async function endSession(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const token = request.cookies[SESSION_COOKIE];
+    const token = request.cookies[sessionCookieName(ctx.config)];
     if (token) {
       const session = await ctx.sessions.validate(token);
       const revoked = await ctx.sessions.revoke(token);
@@ -144,15 +152,94 @@ export async function sessionRoutes(app: GatehouseApp, { ctx }: { ctx: AppContex
     },
   );
 
+  const ownOrigin = new URL(ctx.config.publicUrl).origin;
+  /** Our origin as the Origin rule knows it: PUBLIC_URL's, or the request's own scheme and Host. */
+  const isOwnOrigin = (request: FastifyRequest, origin: string) => origin === ownOrigin || origin === `${request.protocol}://${request.host}`;
+
+  /**
+   * Whether a GET /logout may act: only a navigation from our own pages, a typed address or a
+   * bookmark (Sec-Fetch-Site same-origin or none), or a client that sends none of these headers.
+   * SameSite=Lax sends the cookie on another site's top-level link, so such a GET must not act;
+   * `same-site` is refused too: a sibling subdomain is another application.
+   */
+  function sameOriginNavigation(request: FastifyRequest): boolean {
+    const site = request.headers['sec-fetch-site'];
+    if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
+    const origin = request.headers.origin;
+    if (origin !== undefined && !isOwnOrigin(request, origin)) return false;
+    const referer = request.headers.referer;
+    if (referer === undefined) return true;
+    try {
+      return isOwnOrigin(request, new URL(referer).origin);
+    } catch {
+      return false;
+    }
+  }
+
   app.get(
     '/logout',
-    { config: { access: 'public' }, schema: { summary: 'End the browser session and go to /login', tags: ['session'], hide: false } },
+    {
+      config: { access: 'public' },
+      schema: {
+        summary: 'End the browser session and go to /login; from another site, a page whose button logs out (POST /logout)',
+        tags: ['session'],
+        hide: false,
+        response: {
+          200: { description: 'From another site: the logout confirmation page; nothing ended', content: { 'text/html': { schema: Type.String() } } },
+          303: Type.Null({ description: 'Logged out; Location: /login' }),
+        },
+      },
+    },
     async (request, reply) => {
-      // A top-level GET cannot carry a CSRF header; SameSite=Lax keeps cross-site subresources from sending the cookie.
+      // A top-level GET cannot carry a CSRF header, so where it came from decides whether it acts.
+      if (!sameOriginNavigation(request)) {
+        return sendHtml(reply, 200, renderLogoutPage({ csrfToken: ensureCsrfCookie(request, reply, ctx.config) }));
+      }
       await endSession(request, reply);
       return reply.redirect('/login', 303);
     },
   );
+
+  /**
+   * POST /logout: the logout page's button. The Origin rule guards it (auth.ts); with a live
+   * session it needs the CSRF token: the X-CSRF-Token header, checked before the body is read, or
+   * for an HTML form the `csrf_token` field, checked once the form is parsed.
+   */
+  await app.register(async (logoutForm) => {
+    await logoutForm.register(formbody, { bodyLimit: ctx.config.bodyLimit });
+    const formCsrfPending = new WeakMap<FastifyRequest, ValidSession>();
+
+    logoutForm.post(
+      '/logout',
+      {
+        config: { access: 'public', formPage: 'logout' },
+        // Nothing in the body is needed without a session, so its schema only documents the field.
+        attachValidation: true,
+        onRequest: async (request) => {
+          const session = await sessionFromCookie(ctx, request);
+          if (!session) return;
+          const header = request.headers['x-csrf-token'];
+          if (header === undefined && isFormPost(request)) formCsrfPending.set(request, session);
+          else if (!csrfValid(ctx, request, session, header)) throw new CsrfError();
+        },
+        preValidation: async (request) => {
+          const session = formCsrfPending.get(request);
+          if (session && !csrfValid(ctx, request, session, (request.body as Record<string, unknown> | null | undefined)?.csrf_token)) throw new CsrfError();
+        },
+        schema: {
+          summary: 'End the browser session and go to /login (the logout page\'s form; needs the CSRF token with a session)',
+          tags: ['session'],
+          consumes: ['application/x-www-form-urlencoded', 'application/json'],
+          body: LogoutBody,
+          response: { 303: Type.Null({ description: 'Logged out; Location: /login' }), ...errorResponses(403, 413, 415) },
+        },
+      },
+      async (request, reply) => {
+        await endSession(request, reply);
+        return reply.redirect('/login', 303);
+      },
+    );
+  });
 
   app.get(
     '/check_session',

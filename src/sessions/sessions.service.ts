@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { insertBehindEpoch } from '../accounts/login-subject.js';
+import type { LoginSubject } from '../accounts/login-subject.js';
 import type { Config } from '../config.js';
 import type { RevocationBus } from '../events.js';
 import type { Db } from '../storage/database.js';
@@ -56,13 +58,19 @@ export class SessionService {
     });
   }
 
-  async create(userId: number, options: { remember: boolean; ip: string | null; userAgent: string | null }): Promise<NewSession> {
+  /**
+   * Start a session for a user whose credentials were just checked. `credentialEpoch` is the one
+   * read with the password hash: if a password change or a disable committed since, the session
+   * is not stored and the login fails as if the password had been wrong.
+   */
+  async create(user: LoginSubject, options: { remember: boolean; ip: string | null; userAgent: string | null }): Promise<NewSession> {
+    const userId = user.id;
     const token = randomToken();
     const csrfToken = randomToken();
     const now = this.clock();
     const expiresAt = new Date(now + this.config.sessionMaxAge * 1000).toISOString();
     const id = randomUUID();
-    await repo.insertSession(this.db, {
+    await insertBehindEpoch(this.db, user, (trx) => repo.insertSession(trx, {
       id,
       token_hash: sha256Hex(token),
       csrf_hash: sha256Hex(csrfToken),
@@ -74,7 +82,7 @@ export class SessionService {
       expires_at: expiresAt,
       ip: options.ip,
       user_agent: options.userAgent?.slice(0, 512) ?? null,
-    });
+    }));
     // Ended like a logout: dropped from every instance's cache, not left to live out its cache time.
     for (const tokenHash of await repo.trimSessionsOfUser(this.db, userId, this.config.maxSessionsPerUser)) {
       this.#cache.delete(tokenHash);

@@ -8,28 +8,51 @@ export type SigningAlgorithm = 'EdDSA' | 'ES256';
 export const SUPPORTED_ALGORITHMS: SigningAlgorithm[] = ['EdDSA', 'ES256'];
 
 /**
- * How often an instance re-reads the key table, so a key rotated elsewhere takes over signing here.
- * Old keys verify for ACCESS_TOKEN_TTL + 60 s after a rotation; an instance that signs with the old
- * key for up to this long afterwards still issues tokens that expire (with the 5 s verification
- * tolerance) before that key retires.
+ * How often an instance re-reads the key table, so a key rotated elsewhere is published and, from
+ * its `activates_at`, signs here too. Old keys verify for ACCESS_TOKEN_TTL + 60 s after their
+ * successor starts signing; an instance that learns of an immediate (`--now`) rotation up to this
+ * long afterwards still issues tokens that expire (with the 5 s verification tolerance) before
+ * that key retires.
  */
 export const RELOAD_INTERVAL_MS = 30_000;
 /** JWKS Cache-Control max-age. Verifiers also refetch on an unknown `kid` (jose's remote key set does). */
 export const JWKS_MAX_AGE_SECONDS = 300;
+/**
+ * How long `keys rotate` publishes a new key in the JWKS before it signs. A verifier that honours
+ * the JWKS max-age may hold a copy fetched from an instance that had not reloaded yet: up to
+ * RELOAD_INTERVAL_MS + JWKS_MAX_AGE_SECONDS (330 s) old. 15 minutes also outlasts the 10-minute
+ * key-set cache of jose's createRemoteJWKSet and of `gatehouse/verify`, and a verifier that
+ * refetches on an unknown `kid` at most every 5 minutes, so no verifier meets a token whose key it
+ * has not been able to fetch.
+ */
+export const PUBLISH_BEFORE_SIGNING_SECONDS = 900;
 /** An unknown `kid` triggers a reload, at most this often, so junk tokens cannot hammer the database. */
 const UNKNOWN_KID_RELOAD_MS = 1_000;
 
-interface LoadedKey {
+/** What verification needs: public material only. Private keys are read and decrypted apart, to sign. */
+interface PublishedKey {
   kid: string;
   alg: SigningAlgorithm;
   publicJwk: JWK;
   publicKey: CryptoKey;
-  privateKey: CryptoKey;
-  createdAt: string;
-  supersededAt: string | null;
-  retireAt: string | null;
-  /** `retireAt` as ms since the epoch; Infinity while the key has no successor. */
+  /** ms since the epoch: signs in [signsFromMs, supersededAtMs), verifies until retireAtMs. */
+  signsFromMs: number;
+  /** Infinity while no newer key is due to take over. */
+  supersededAtMs: number;
+  /** Infinity while the key has no successor. */
   retireAtMs: number;
+}
+
+/** The key that signs access tokens now. */
+export interface SigningKey {
+  kid: string;
+  alg: SigningAlgorithm;
+  privateKey: CryptoKey;
+}
+
+/** The one thing KeyRing logs: a Fastify/pino logger fits. */
+export interface KeyRingLog {
+  info(fields: object, message: string): void;
 }
 
 const ENCRYPTED_PREFIX = 'enc:v1:';
@@ -45,6 +68,16 @@ export class KeyVault {
     this.#key = secret === null ? null : Buffer.from(hkdfSync('sha256', secret, 'gatehouse', 'signing-key-encryption', 32));
   }
 
+  /** Whether `seal` encrypts (a secret is configured). */
+  get encrypts(): boolean {
+    return this.#key !== null;
+  }
+
+  /** Whether a stored value is ciphertext (as opposed to a plain JWK from before the secret was set). */
+  static isSealed(stored: string): boolean {
+    return stored.startsWith(ENCRYPTED_PREFIX);
+  }
+
   seal(plaintext: string): string {
     if (!this.#key) return plaintext;
     const iv = randomBytes(12);
@@ -54,7 +87,7 @@ export class KeyVault {
   }
 
   open(stored: string): string {
-    if (!stored.startsWith(ENCRYPTED_PREFIX)) return stored;
+    if (!KeyVault.isSealed(stored)) return stored;
     if (!this.#key) throw new Error('Signing keys are encrypted: set KEY_ENCRYPTION_SECRET to the secret they were stored with.');
     const raw = Buffer.from(stored.slice(ENCRYPTED_PREFIX.length), 'base64url');
     try {
@@ -68,18 +101,34 @@ export class KeyVault {
   }
 }
 
-/** Create a new signing key and make it the one that signs; older keys verify until `retire_at`. */
-export async function rotateSigningKey(
-  db: Db,
-  vault: KeyVault,
-  options: { alg: SigningAlgorithm; now: number; verifyOldKeysForSeconds: number; onlyIfNone?: boolean },
-): Promise<string> {
+export interface RotateOptions {
+  alg: SigningAlgorithm;
+  now: number;
+  /** How long keys it supersedes keep verifying after it starts signing (ACCESS_TOKEN_TTL + 60). */
+  verifyOldKeysForSeconds: number;
+  /**
+   * How long the new key is only published before it signs: PUBLISH_BEFORE_SIGNING_SECONDS for a
+   * planned rotation; 0 (the default) signs at once — the first key, or a key that may have leaked.
+   */
+  signsAfterSeconds?: number;
+  onlyIfNone?: boolean;
+}
+
+/**
+ * Create a new signing key, published at once, signing from `now + signsAfterSeconds`; the keys it
+ * supersedes sign until then and verify until `verifyOldKeysForSeconds` later.
+ *
+ * @example await rotateSigningKey(db, vault, { alg: 'EdDSA', now: Date.now(), verifyOldKeysForSeconds: 960, signsAfterSeconds: PUBLISH_BEFORE_SIGNING_SECONDS });
+ */
+export async function rotateSigningKey(db: Db, vault: KeyVault, options: RotateOptions): Promise<string> {
   const { publicKey, privateKey } = await generateKeyPair(options.alg, { extractable: true, ...(options.alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
   const publicJwk = await exportJWK(publicKey);
   const privateJwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(publicJwk);
   const nowIso = new Date(options.now).toISOString();
-  const retireAt = new Date(options.now + options.verifyOldKeysForSeconds * 1000).toISOString();
+  const signsFrom = options.now + (options.signsAfterSeconds ?? 0) * 1000;
+  const signsFromIso = new Date(signsFrom).toISOString();
+  const retireAt = new Date(signsFrom + options.verifyOldKeysForSeconds * 1000).toISOString();
   return db.transaction().execute(async (trx) => {
     // Instances starting together on an empty PostgreSQL database must not each create a first
     // key (each would publish only its own for a minute). SQLite: `serve` makes it before forking.
@@ -88,7 +137,14 @@ export async function rotateSigningKey(
       const existing = await trx.selectFrom('signing_keys').select('kid').orderBy('created_at', 'desc').executeTakeFirst();
       if (existing) return existing.kid;
     }
-    await trx.updateTable('signing_keys').set({ superseded_at: nowIso, retire_at: retireAt }).where('superseded_at', 'is', null).execute();
+    await assertVaultOpensLiveKeys(trx, vault, nowIso);
+    // Keys due to hand over later than the new key starts (a pending successor, or the key it was
+    // to replace) hand over when the new key starts instead.
+    await trx
+      .updateTable('signing_keys')
+      .set({ superseded_at: signsFromIso, retire_at: retireAt })
+      .where((eb) => eb.or([eb('superseded_at', 'is', null), eb('superseded_at', '>', signsFromIso)]))
+      .execute();
     await trx
       .insertInto('signing_keys')
       .values({
@@ -97,6 +153,7 @@ export async function rotateSigningKey(
         public_jwk: JSON.stringify({ ...publicJwk, kid, alg: options.alg, use: 'sig' }),
         private_jwk: vault.seal(JSON.stringify(privateJwk)),
         created_at: nowIso,
+        activates_at: signsFromIso,
         superseded_at: null,
         retire_at: null,
       })
@@ -106,11 +163,47 @@ export async function rotateSigningKey(
 }
 
 /**
- * The keys every instance reads from the database: the newest unsuperseded key signs, every
- * key not yet retired verifies.
+ * A rotation run with another KEY_ENCRYPTION_SECRET than the servers' would seal a key they
+ * cannot open, and signing would fail everywhere once it activates: refuse it here instead.
+ */
+async function assertVaultOpensLiveKeys(db: Db, vault: KeyVault, nowIso: string): Promise<void> {
+  const rows = await db
+    .selectFrom('signing_keys')
+    .select('private_jwk')
+    .where((eb) => eb.or([eb('retire_at', 'is', null), eb('retire_at', '>', nowIso)]))
+    .execute();
+  for (const row of rows) vault.open(row.private_jwk);
+}
+
+/** Encrypt, in place, private keys stored as plain JWK; returns how many this call sealed. */
+async function resealPlaintextKeys(db: Db, vault: KeyVault): Promise<number> {
+  if (!vault.encrypts) return 0;
+  const rows = await db.selectFrom('signing_keys').select(['kid', 'private_jwk']).execute();
+  let sealed = 0;
+  for (const row of rows.filter((r) => !KeyVault.isSealed(r.private_jwk))) {
+    // Conditional: an instance starting beside this one may have sealed the row already.
+    const result = await db
+      .updateTable('signing_keys')
+      .set({ private_jwk: vault.seal(row.private_jwk) })
+      .where('kid', '=', row.kid)
+      .where('private_jwk', '=', row.private_jwk)
+      .executeTakeFirst();
+    sealed += Number(result.numUpdatedRows);
+  }
+  return sealed;
+}
+
+const silent: KeyRingLog = { info() {} };
+
+/**
+ * The keys every instance reads from the database. Every key not yet retired is published and
+ * verifies; the one that signs is the latest whose `activates_at` has come and that no newer key
+ * has taken over from. Verification only ever touches public keys: a private key is read and
+ * decrypted when it is first needed to sign, then kept.
  */
 export class KeyRing {
-  #keys: LoadedKey[] = [];
+  #keys: PublishedKey[] = [];
+  #signing = new Map<string, Promise<SigningKey>>();
   #loadedAt = 0;
   #lastUnknownKidReload = 0;
   #loading: Promise<void> | null = null;
@@ -119,15 +212,26 @@ export class KeyRing {
     private readonly db: Db,
     private readonly vault: KeyVault,
     private readonly clock: () => number,
+    private readonly log: KeyRingLog = silent,
   ) {}
 
-  /** Load keys, creating the first one if the database has none. */
+  /**
+   * Encrypt keys left in plain JWK when a secret is now configured, load the keys, create the
+   * first one if the database has none, and decrypt the signing key: a wrong KEY_ENCRYPTION_SECRET
+   * stops the start, not the first login.
+   */
   async init(alg: SigningAlgorithm, verifyOldKeysForSeconds: number): Promise<void> {
+    const sealed = await resealPlaintextKeys(this.db, this.vault);
+    if (sealed > 0) {
+      this.log.info({ sealed }, `encrypted ${sealed} signing key(s) stored in plain JWK (made before KEY_ENCRYPTION_SECRET was set)`);
+    }
     await this.reload();
     if (this.#keys.length === 0) {
+      // Signs at once: nobody can have cached a key set before the first key existed.
       await rotateSigningKey(this.db, this.vault, { alg, now: this.clock(), verifyOldKeysForSeconds, onlyIfNone: true });
       await this.reload();
     }
+    await this.signingKey();
   }
 
   async reload(): Promise<void> {
@@ -138,47 +242,77 @@ export class KeyRing {
   }
 
   async #load(): Promise<void> {
-    // Retired keys stay in the table (an audit trail) but are never decrypted or loaded again.
+    // Public columns only. Retired keys stay in the table (an audit trail) but are never loaded again.
     const rows = await this.db
       .selectFrom('signing_keys')
-      .selectAll()
+      .select(['kid', 'alg', 'public_jwk', 'created_at', 'activates_at', 'superseded_at', 'retire_at'])
       .where((eb) => eb.or([eb('retire_at', 'is', null), eb('retire_at', '>', new Date(this.clock()).toISOString())]))
       .orderBy('created_at', 'desc')
       .execute();
-    const keys: LoadedKey[] = [];
+    const previous = new Map(this.#keys.map((key) => [key.kid, key]));
+    const keys: PublishedKey[] = [];
     for (const row of rows) {
       const alg = row.alg as SigningAlgorithm;
-      const publicJwk = JSON.parse(row.public_jwk) as JWK;
+      const known = previous.get(row.kid);
+      const publicJwk = known?.publicJwk ?? (JSON.parse(row.public_jwk) as JWK);
       keys.push({
         kid: row.kid,
         alg,
         publicJwk,
-        publicKey: (await importJWK(publicJwk, alg)) as CryptoKey,
-        privateKey: (await importJWK(JSON.parse(this.vault.open(row.private_jwk)) as JWK, alg)) as CryptoKey,
-        createdAt: row.created_at,
-        supersededAt: row.superseded_at,
-        retireAt: row.retire_at,
+        publicKey: known?.publicKey ?? ((await importJWK(publicJwk, alg)) as CryptoKey),
+        signsFromMs: Date.parse(row.activates_at ?? row.created_at),
+        supersededAtMs: row.superseded_at === null ? Infinity : Date.parse(row.superseded_at),
         retireAtMs: row.retire_at === null ? Infinity : Date.parse(row.retire_at),
       });
     }
     this.#keys = keys;
     this.#loadedAt = this.clock();
+    // A retired key's private half leaves memory with it.
+    for (const kid of this.#signing.keys()) if (!keys.some((key) => key.kid === kid)) this.#signing.delete(kid);
   }
 
   async #fresh(): Promise<void> {
     if (this.clock() - this.#loadedAt >= RELOAD_INTERVAL_MS) await this.reload();
   }
 
-  #live(): LoadedKey[] {
+  #live(): PublishedKey[] {
     const now = this.clock();
     return this.#keys.filter((key) => key.retireAtMs > now);
   }
 
-  async signingKey(): Promise<LoadedKey> {
+  /** The latest key in its signing window; else (no key active yet, e.g. clock skew after the first key) the soonest due. */
+  #signer(): PublishedKey | undefined {
+    const now = this.clock();
+    const live = this.#live();
+    let signer: PublishedKey | undefined;
+    for (const key of live) {
+      if (key.signsFromMs > now || key.supersededAtMs <= now) continue;
+      // Ties go to the newer key: rows come newest first.
+      if (!signer || key.signsFromMs > signer.signsFromMs) signer = key;
+    }
+    return signer ?? [...live].sort((a, b) => a.signsFromMs - b.signsFromMs)[0];
+  }
+
+  async signingKey(): Promise<SigningKey> {
     await this.#fresh();
-    const key = this.#live().find((k) => k.supersededAt === null) ?? this.#live()[0];
+    const key = this.#signer();
     if (!key) throw new Error('No signing key available.');
-    return key;
+    let signing = this.#signing.get(key.kid);
+    if (!signing) {
+      signing = this.#decrypt(key);
+      this.#signing.set(key.kid, signing);
+      // A failure (a wrong secret, the database away) is not kept: the next call tries again.
+      signing.catch(() => {
+        if (this.#signing.get(key.kid) === signing) this.#signing.delete(key.kid);
+      });
+    }
+    return signing;
+  }
+
+  async #decrypt(key: PublishedKey): Promise<SigningKey> {
+    const row = await this.db.selectFrom('signing_keys').select('private_jwk').where('kid', '=', key.kid).executeTakeFirstOrThrow();
+    const privateJwk = JSON.parse(this.vault.open(row.private_jwk)) as JWK;
+    return { kid: key.kid, alg: key.alg, privateKey: (await importJWK(privateJwk, key.alg)) as CryptoKey };
   }
 
   /** The verification key for a `kid`, reloading once when another instance may have rotated. */
@@ -200,7 +334,7 @@ export class KeyRing {
     return false;
   }
 
-  /** Public keys for the JWKS document. */
+  /** Public keys for the JWKS document: every key not retired, including one published ahead of signing. */
   async publicJwks(): Promise<JWK[]> {
     await this.#fresh();
     return this.#live().map((k) => k.publicJwk);

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
+import { insertBehindEpoch } from '../accounts/login-subject.js';
+import type { LoginSubject } from '../accounts/login-subject.js';
 import { recordAudit } from '../audit/audit.repo.js';
 import type { Config } from '../config.js';
 import type { RequestMeta } from '../context.js';
@@ -79,18 +81,23 @@ export class TokenService {
     });
   }
 
-  /** Start a new login for an external client: a refresh family and its first pair. */
-  async issue(user: { id: number }, meta: RequestMeta): Promise<TokenPair> {
+  /**
+   * Start a new login for an external client: a refresh family and its first pair. Like a
+   * session, the family is stored only while the user's credential epoch is the one the login read.
+   */
+  async issue(user: LoginSubject, meta: RequestMeta): Promise<TokenPair> {
     const now = this.clock();
     const familyId = randomUUID();
-    await repo.insertFamily(this.db, {
-      id: familyId,
-      userId: user.id,
-      now: new Date(now).toISOString(),
-      expiresAt: new Date(now + this.config.refreshTokenTtl * 1000).toISOString(),
-      ip: meta.ip,
-      userAgent: meta.userAgent?.slice(0, 512) ?? null,
-    });
+    await insertBehindEpoch(this.db, user, (trx) =>
+      repo.insertFamily(trx, {
+        id: familyId,
+        userId: user.id,
+        now: new Date(now).toISOString(),
+        expiresAt: new Date(now + this.config.refreshTokenTtl * 1000).toISOString(),
+        ip: meta.ip,
+        userAgent: meta.userAgent?.slice(0, 512) ?? null,
+      }),
+    );
     return this.#pair(user.id, familyId, now);
   }
 

@@ -25,8 +25,17 @@ export interface SigningKeysTable {
   public_jwk: string;
   /** JSON JWK, or `enc:v1:` + AES-256-GCM ciphertext when KEY_ENCRYPTION_SECRET is set. */
   private_jwk: string;
+  /** When the key was made, and published in the JWKS. */
   created_at: string;
-  /** When a newer key took over signing; verification continues until `retire_at`. */
+  /**
+   * When the key starts signing: after `created_at` when it was rotated in, so verifiers that
+   * cached the JWKS already know it. Null (keys made before this column): from `created_at`.
+   */
+  activates_at: string | null;
+  /**
+   * When a newer key takes over signing (in the future while that key is published but not yet
+   * signing); verification continues until `retire_at`.
+   */
   superseded_at: string | null;
   retire_at: string | null;
 }

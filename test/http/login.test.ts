@@ -144,7 +144,8 @@ describe('session cookies', () => {
     try {
       const signup = await secure.client().post('/signup', { username: uniqueName(), password: GOOD_PASSWORD });
       assert.equal(signup.status, 201);
-      assert.equal(cookie(signup, SESSION).attributes.secure, true);
+      // Always Secure, so the session cookie takes the __Host- prefix (src/server/cookies.ts).
+      assert.equal(cookie(signup, `__Host-${SESSION}`).attributes.secure, true);
       assert.equal(cookie(signup, CSRF).attributes.secure, true);
       const visitor = await secure.client().get('/check_session');
       assert.equal(cookie(visitor, CSRF).attributes.secure, true, 'the visitor CSRF cookie too');

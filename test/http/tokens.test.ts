@@ -10,7 +10,7 @@ import { setPassword, updateAccount } from '../../src/accounts/accounts.service.
 import { buildApp } from '../../src/server/app.js';
 import type { GatehouseApp } from '../../src/server/app.js';
 import { principal } from '../../src/server/plugins/auth.js';
-import { KeyVault, rotateSigningKey } from '../../src/tokens/keys.js';
+import { KeyVault, PUBLISH_BEFORE_SIGNING_SECONDS, rotateSigningKey } from '../../src/tokens/keys.js';
 import { fakeClock, GOOD_PASSWORD, signUpClient, startTestServer, uniqueName } from '../helpers/app.js';
 import type { FakeClock, TestServer } from '../helpers/app.js';
 import { TestClient } from '../helpers/http.js';
@@ -536,9 +536,18 @@ describe('signing key rotation', () => {
     assert.ok(oldRow.superseded_at && oldRow.retire_at);
     assert.equal(Date.parse(oldRow.retire_at) - Date.parse(oldRow.superseded_at), (900 + 60) * 1000, 'old keys verify for ACCESS_TOKEN_TTL + 60 s');
 
+    const newRow = await server.ctx.db.selectFrom('signing_keys').selectAll().where('kid', '=', newKid).executeTakeFirstOrThrow();
+    assert.ok(newRow.activates_at);
+    assert.equal(newRow.activates_at, oldRow.superseded_at, 'the old key signs until the new one starts');
+    assert.equal(Date.parse(newRow.activates_at) - Date.parse(newRow.created_at), PUBLISH_BEFORE_SIGNING_SECONDS * 1000, 'published first, signing later');
+
     assert.equal((await me(server, before.access_token)).status, 200, 'tokens of the old key still verify');
-    // A running instance picks up keys rotated elsewhere within its reload interval (30 s).
+    // A running instance picks up keys rotated elsewhere within its reload interval (30 s): the new
+    // key is published at once, and the old key signs until the new one's activates_at.
     clock.advance(30_000);
+    assert.deepEqual(new Set((await jwks(server)).body.keys.map((k) => k.kid)), new Set([oldKid, newKid]), 'published before it signs');
+    assert.equal(decodeProtectedHeader((await tokensFor(server, user.username)).access_token).kid, oldKid, 'not signing yet');
+    clock.set(Date.parse(newRow.activates_at));
     const after = await tokensFor(server, user.username);
     assert.equal(decodeProtectedHeader(after.access_token).kid, newKid);
     assert.equal((await me(server, after.access_token)).status, 200);

@@ -111,6 +111,54 @@ function cli(args: string[], env: NodeJS.ProcessEnv, input = '', viaNpx = false)
   return spawnSync(command as string, argv as string[], { cwd: ROOT, env, input, encoding: 'utf8', timeout: 120_000 });
 }
 
+/** `script` (util-linux) runs a command on a pseudo-terminal: how the CLI's prompt is tested as a person meets it. */
+const HAS_SCRIPT = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+
+interface Terminal {
+  /** Resolves once the terminal shows text matching `pattern` (everything since the last wait). */
+  waitFor(pattern: RegExp): Promise<void>;
+  type(keys: string): void;
+  screen(): string;
+  exited: Promise<number | null>;
+}
+
+/** The CLI on a terminal of its own: stdin is a TTY, what it writes comes back as the screen. */
+function terminal(args: string[], env: NodeJS.ProcessEnv): Terminal {
+  const command = [process.execPath, join(ROOT, 'bin/gatehouse.js'), ...args].map((part) => `'${part.replace(/'/g, `'\\''`)}'`).join(' ');
+  // -e: exit with the command's status; -E never: script itself echoes nothing we type.
+  const child = spawn('script', ['-q', '-E', 'never', '-e', '-c', command, '/dev/null'], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let screen = '';
+  let seen = 0;
+  const listeners = new Set<() => void>();
+  child.stdout.on('data', (chunk: Buffer) => {
+    screen += chunk.toString('utf8');
+    for (const listener of listeners) listener();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    waitFor: (pattern) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          const match = pattern.exec(screen.slice(seen));
+          if (!match) return;
+          seen += match.index + match[0].length;
+          listeners.delete(check);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`the terminal never showed ${pattern}; it shows:\n${screen}`));
+        }, 60_000);
+        listeners.add(check);
+        check();
+      }),
+    type: (keys) => child.stdin.write(keys),
+    screen: () => screen,
+    exited,
+  };
+}
+
 function oneLine(text: string): string {
   const lines = text.split('\n').filter((line) => line.trim() !== '');
   assert.equal(lines.length, 1, `exactly one line, got:\n${text}`);
@@ -294,6 +342,104 @@ describe('the gatehouse CLI', () => {
     const unknown = cli(['user', 'disable', '--username', uniqueName('nobody')], env);
     assert.equal(unknown.status, 1);
     assert.match(oneLine(unknown.stderr), /No user named/);
+  });
+
+  // On the old code `keys rotate` answered "previous keys verify for …" and the new key signed at once.
+  it('keys rotate publishes a key that signs after 15 minutes; --now signs at once', async () => {
+    const database = `sqlite:${databaseFile()}`;
+    const server = await startTestServer({ DATABASE_URL: database });
+    try {
+      const env = serverEnv({ DATABASE_URL: database });
+      const jwksKids = async () => {
+        await server.ctx.tokens.keys.reload();
+        return ((await server.client().get<{ keys: Array<{ kid: string }> }>('/.well-known/jwks.json')).body.keys ?? []).map((k) => k.kid);
+      };
+      const first = (await server.ctx.tokens.keys.signingKey()).kid;
+      const planned = cli(['keys', 'rotate'], env);
+      assert.equal(planned.status, 0, planned.stderr);
+      const [, next, signsFrom] = /^new signing key (\S+); published in the JWKS now, it signs from (\S+) \(in 15 min\)/.exec(oneLine(planned.stdout)) ?? [];
+      assert.ok(next && signsFrom, planned.stdout);
+      assert.ok(Math.abs(Date.parse(signsFrom) - Date.now() - 15 * 60_000) < 60_000);
+      assert.ok((await jwksKids()).includes(next), 'published at once');
+      assert.equal((await server.ctx.tokens.keys.signingKey()).kid, first, 'the old key still signs');
+
+      const urgent = cli(['keys', 'rotate', '--now'], env);
+      assert.equal(urgent.status, 0, urgent.stderr);
+      const now = /^new signing key (\S+); it signs now;/.exec(oneLine(urgent.stdout))?.[1];
+      assert.ok(now, urgent.stdout);
+      assert.ok((await jwksKids()).includes(now));
+      assert.equal((await server.ctx.tokens.keys.signingKey()).kid, now);
+      assert.equal(cli(['keys', 'rotate', '--later'], env).status, 64, 'an unknown option is a usage error');
+    } finally {
+      await server.close();
+    }
+  });
+
+  // Finding 22 (security review). On the old code the first test failed: no "Repeat password:"
+  // prompt came (and the stored password would have held ^H characters). Checked against it.
+  describe('on a terminal', { skip: !HAS_SCRIPT && 'needs script(1) from util-linux' }, () => {
+    it('user create asks twice; Backspace, ^H and ^U edit, arrow keys are not stored', async () => {
+      const database = `sqlite:${databaseFile()}`;
+      const name = uniqueName('tty');
+      const tty = terminal(['user', 'create', '--username', name], serverEnv({ DATABASE_URL: database }));
+      await tty.waitFor(/^Password: $/);
+      // A typo fixed with Backspace (DEL) and ^H, a wrong start cleared with ^U, a stray arrow key.
+      tty.type('wrong start\u0015correct horse\u001b[D battery stapleXY\u007f\b\r');
+      await tty.waitFor(/Repeat password: $/);
+      tty.type(`${GOOD_PASSWORD}\r`);
+      assert.equal(await tty.exited, 0, tty.screen());
+      assert.match(tty.screen(), new RegExp(`created user ${name} `));
+      assert.ok(!tty.screen().includes('battery'), 'nothing typed is echoed');
+
+      const server = await startTestServer({ DATABASE_URL: database });
+      try {
+        assert.equal((await server.client().post('/login', { username: name, password: GOOD_PASSWORD })).status, 200, 'the password is what the keys meant');
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('a repetition that differs is refused with a clear message, exit 1, and no user', async () => {
+      const database = `sqlite:${databaseFile()}`;
+      const name = uniqueName('tty');
+      const tty = terminal(['user', 'create', '--username', name], serverEnv({ DATABASE_URL: database }));
+      await tty.waitFor(/^Password: $/);
+      tty.type(`${GOOD_PASSWORD}\r`);
+      await tty.waitFor(/Repeat password: $/);
+      tty.type(`${GOOD_PASSWORD}!\r`);
+      assert.equal(await tty.exited, 1, tty.screen());
+      assert.match(tty.screen(), /gatehouse: the passwords do not match; nothing was changed/);
+      const retry = cli(['user', 'create', '--username', name], serverEnv({ DATABASE_URL: database }), `${GOOD_PASSWORD}\n`);
+      assert.equal(retry.status, 0, `no user was created the first time: ${retry.stderr}`);
+    });
+
+    it('user set-password asks twice too; ^C aborts with exit 130 and ^D on an empty line with exit 1', async () => {
+      const env = serverEnv({ DATABASE_URL: `sqlite:${databaseFile()}` });
+      const name = uniqueName('tty');
+      assert.equal(cli(['user', 'create', '--username', name], env, `${GOOD_PASSWORD}\n`).status, 0, 'piped stdin: one line, no repetition');
+
+      const interrupted = terminal(['user', 'set-password', '--username', name], env);
+      await interrupted.waitFor(/^New password: $/);
+      interrupted.type('half typed\u0003');
+      assert.equal(await interrupted.exited, 130, interrupted.screen());
+      assert.match(interrupted.screen(), /gatehouse: cancelled/);
+
+      const closed = terminal(['user', 'set-password', '--username', name], env);
+      await closed.waitFor(/^New password: $/);
+      closed.type(`${GOOD_PASSWORD}\r`);
+      await closed.waitFor(/Repeat new password: $/);
+      closed.type('\u0004');
+      assert.equal(await closed.exited, 1, closed.screen());
+      assert.match(closed.screen(), /gatehouse: no password given/);
+
+      const changed = terminal(['user', 'set-password', '--username', name], env);
+      await changed.waitFor(/^New password: $/);
+      changed.type('another good passphrase\u0004');
+      await changed.waitFor(/Repeat new password: $/);
+      changed.type('another good passphrase\r');
+      assert.equal(await changed.exited, 0, changed.screen());
+      assert.match(changed.screen(), new RegExp(`password set for ${name}`));
+    });
   });
 
   it('an invalid setting stops a command with one line naming it', () => {

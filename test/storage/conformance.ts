@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import * as accounts from '../../src/accounts/accounts.repo.js';
 import { listAudit, recordAudit } from '../../src/audit/audit.repo.js';
 import * as sessions from '../../src/sessions/sessions.repo.js';
-import { createStorage, isUniqueViolation, violatedConstraint } from '../../src/storage/database.js';
+import { createStorage, UniqueViolationError } from '../../src/storage/database.js';
 import type { Storage } from '../../src/storage/database.js';
 import { migrateToLatest } from '../../src/storage/migrate.js';
 import * as tokens from '../../src/tokens/tokens.repo.js';
@@ -66,8 +66,8 @@ export function storageConformance(dialect: 'sqlite' | 'postgres', adminUrl: str
           () => null,
           (e: unknown) => e,
         );
-        assert.ok(isUniqueViolation(error), `${name} must violate a unique index`);
-        assert.ok(violatedConstraint(error).includes(column), violatedConstraint(error));
+        assert.ok(error instanceof UniqueViolationError, `${name} must violate a unique index`);
+        assert.ok(error.constraint.includes(column), error.constraint);
       }
       const taken = await accounts.usernameOrEmailTaken(storage.db, 'casecheck', 'CASE@example.com');
       assert.deepEqual(taken, { username: true, email: true });

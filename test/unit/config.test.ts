@@ -57,6 +57,8 @@ describe('loadConfig', () => {
         keyEncryptionSecret: null,
         metricsToken: null,
         metricsPort: null,
+        metricsHost: '127.0.0.1',
+        limitStoreMaxKeys: 100_000,
         dbPoolSize: 10,
         dbStatementTimeoutMs: 5000,
       },
@@ -90,6 +92,9 @@ describe('loadConfig', () => {
       LOGIN_FAILURES_PER_ACCOUNT: '3',
       RATE_LIMIT_PER_IP: '5',
       BODY_LIMIT: '2048',
+      METRICS_PORT: '9100',
+      METRICS_HOST: '10.0.0.5',
+      LIMIT_STORE_MAX_KEYS: '5000',
     });
     assert.equal(config.port, 8080);
     assert.equal(config.host, '0.0.0.0');
@@ -110,7 +115,51 @@ describe('loadConfig', () => {
     assert.equal(config.loginFailuresPerAccount, 3);
     assert.equal(config.rateLimitPerIp, 5);
     assert.equal(config.bodyLimit, 2048);
-    assert.equal(loadConfig({ TRUST_PROXY: 'on' }).trustProxy, true);
+    assert.equal(config.metricsPort, 9100);
+    assert.equal(config.metricsHost, '10.0.0.5');
+    assert.equal(config.limitStoreMaxKeys, 5000);
+  });
+
+  describe('TRUST_PROXY', () => {
+    it('is off by default and for off, false, no and 0', () => {
+      for (const value of [undefined, 'off', 'false', 'no', '0', 'OFF', '  ']) {
+        assert.equal(loadConfig(value === undefined ? {} : { TRUST_PROXY: value }).trustProxy, false, String(value));
+      }
+    });
+
+    it('on, true and yes trust exactly one hop, never every hop', () => {
+      // With every hop trusted, a client picks its own address by sending X-Forwarded-For
+      // (an appending proxy keeps what the client wrote): test/http/proxy.test.ts.
+      for (const value of ['on', 'true', 'yes', 'ON', 'True']) {
+        assert.equal(loadConfig({ TRUST_PROXY: value }).trustProxy, 1, value);
+      }
+    });
+
+    it('takes a hop count from 1 to 32', () => {
+      assert.equal(loadConfig({ TRUST_PROXY: '1' }).trustProxy, 1);
+      assert.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
+      assert.equal(loadConfig({ TRUST_PROXY: '32' }).trustProxy, 32);
+      assert.equal(configError({ TRUST_PROXY: '33' }).variable, 'TRUST_PROXY');
+    });
+
+    it("takes the proxies' addresses and CIDR ranges as written", () => {
+      assert.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy, '10.0.0.0/8, 127.0.0.1');
+      assert.equal(loadConfig({ TRUST_PROXY: '::1, fd00::/8' }).trustProxy, '::1, fd00::/8');
+      assert.equal(loadConfig({ TRUST_PROXY: '192.168.1.10' }).trustProxy, '192.168.1.10');
+    });
+  });
+
+  it('binds the metrics listener to the loopback unless METRICS_HOST says otherwise', () => {
+    assert.equal(loadConfig({ HOST: '0.0.0.0', METRICS_PORT: '9100' }).metricsHost, '127.0.0.1', 'not HOST: /metrics has no token there');
+    assert.equal(loadConfig({ METRICS_HOST: '0.0.0.0' }).metricsHost, '0.0.0.0');
+    assert.equal(loadConfig({ METRICS_HOST: '::' }).metricsHost, '::');
+    assert.equal(loadConfig({ METRICS_HOST: 'metrics.internal' }).metricsHost, 'metrics.internal');
+  });
+
+  it('bounds the in-memory limit store per kind of key with LIMIT_STORE_MAX_KEYS', () => {
+    assert.equal(loadConfig({}).limitStoreMaxKeys, 100_000);
+    assert.equal(loadConfig({ LIMIT_STORE_MAX_KEYS: '100' }).limitStoreMaxKeys, 100);
+    assert.equal(loadConfig({ LIMIT_STORE_MAX_KEYS: '10000000' }).limitStoreMaxKeys, 10_000_000);
   });
 
   it('derives PUBLIC_URL from HOST and PORT, and strips its trailing slashes', () => {
@@ -142,6 +191,15 @@ describe('loadConfig', () => {
     ['HASH_NICENESS', '20'],
     ['COOKIE_SECURE', 'yes'],
     ['TRUST_PROXY', 'maybe'],
+    ['TRUST_PROXY', '33'],
+    ['TRUST_PROXY', 'proxy.internal'],
+    ['TRUST_PROXY', 'cafe'],
+    ['TRUST_PROXY', '10.0.0.0/33'],
+    ['METRICS_HOST', 'not a host'],
+    ['METRICS_HOST', 'http://0.0.0.0'],
+    ['LIMIT_STORE_MAX_KEYS', '99'],
+    ['LIMIT_STORE_MAX_KEYS', '10000001'],
+    ['LIMIT_STORE_MAX_KEYS', 'many'],
     ['ACCESS_TOKEN_TTL', '10'],
     ['JWT_ALGORITHM', 'HS256'],
     ['REFRESH_TOKEN_TTL', '1'],
@@ -179,8 +237,16 @@ describe('loadConfig', () => {
     it('starts with https PUBLIC_URL and a long key secret', () => {
       const config = loadConfig(PRODUCTION);
       assert.equal(config.nodeEnv, 'production');
-      assert.equal(config.cookieSecure, 'auto');
       assert.equal(loadConfig({ ...PRODUCTION, COOKIE_SECURE: 'true' }).cookieSecure, 'true');
+    });
+
+    it('makes COOKIE_SECURE=auto always Secure: a TLS proxy not named in TRUST_PROXY looks like plain HTTP', () => {
+      assert.equal(loadConfig(PRODUCTION).cookieSecure, 'true');
+      assert.equal(loadConfig({ ...PRODUCTION, COOKIE_SECURE: 'auto' }).cookieSecure, 'true');
+      assert.equal(loadConfig({ ...PRODUCTION, TRUST_PROXY: 'on' }).cookieSecure, 'true');
+      // Outside production `auto` stays per request, so plain-HTTP development keeps its cookies.
+      assert.equal(loadConfig({ PUBLIC_URL: 'https://auth.example.com' }).cookieSecure, 'auto');
+      assert.equal(loadConfig({ NODE_ENV: 'test', PUBLIC_URL: 'https://auth.example.com' }).cookieSecure, 'auto');
     });
 
     it('refuses COOKIE_SECURE=false', () => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, describe, it } from 'node:test';
 import bcrypt from 'bcrypt';
+import type { HashJob, HashWorkers } from '../../src/accounts/hash-pool.js';
 import { PasswordHasher, passwordProblem } from '../../src/accounts/password.js';
 import { OverloadedError } from '../../src/errors.js';
 import { TEST_OUTPUT } from '../helpers/app.js';
@@ -183,5 +184,183 @@ describe('PasswordHasher', () => {
     assert.equal(child.signal, null, `the process was stopped by ${child.signal}: ${child.stderr}`);
     assert.equal(child.status, 0, child.stderr);
     assert.equal(child.stdout, '100', 'every hash asked for before close() finished');
+  });
+});
+
+/** Hash workers that hold every job until the test lets it finish, and keep a record of the jobs. */
+class HeldWorkers implements HashWorkers {
+  readonly started: Array<{ job: HashJob; label: string; finish(): void; finished?: boolean }> = [];
+
+  run(job: HashJob): Promise<string | boolean> {
+    return new Promise((resolve) => {
+      this.started.push({ job, label: job.password, finish: () => resolve(job.op === 'hash' ? '$2b$04$held' : false) });
+    });
+  }
+
+  async close(): Promise<void> {}
+
+  /** Lets the oldest running job finish and waits until the hasher has started the next one. */
+  async finishNext(): Promise<void> {
+    const running = this.started.find((entry) => !entry.finished);
+    assert.ok(running, 'a job is running');
+    running.finished = true;
+    running.finish();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** What happened to a hash request: done, shed (503), or still waiting. */
+function track(promise: Promise<unknown>): { outcome: 'waiting' | 'done' | 'shed' } {
+  const state: { outcome: 'waiting' | 'done' | 'shed' } = { outcome: 'waiting' };
+  promise.then(
+    () => (state.outcome = 'done'),
+    (error: unknown) => {
+      assert.ok(error instanceof OverloadedError, String(error));
+      state.outcome = 'shed';
+    },
+  );
+  return state;
+}
+
+describe('PasswordHasher: a fair share of the queue per source (regression: fault 5)', () => {
+  // Fails on 1ed912e: the queue is first come, first served, so with one source holding every
+  // place a login from another source is refused with OverloadedError (checked on that commit:
+  // concurrency 1, queue 4, five hashes from one caller, then a verify → OverloadedError).
+  it('a newcomer from a smaller holder takes the largest holder\'s newest place, and sources are served in turn', async () => {
+    const workers = new HeldWorkers();
+    const hasher = new PasswordHasher(4, 1, 4, 0, () => workers);
+    await hasher.dummyHash();
+    const flood = ['a0', 'a1', 'a2', 'a3', 'a4'].map((password) => track(hasher.hash(password, '198.51.100.1')));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(hasher.inFlight, 1);
+    assert.equal(hasher.queueDepth, 4);
+
+    const b = track(hasher.hash('b0', '198.51.100.2'));
+    const c = track(hasher.verify('c0', null, '198.51.100.3'));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(
+      flood.map((f) => f.outcome),
+      ['waiting', 'waiting', 'waiting', 'shed', 'shed'],
+      'the largest holder lost its newest places',
+    );
+    assert.equal(b.outcome, 'waiting');
+    assert.equal(c.outcome, 'waiting');
+    assert.equal(hasher.queueDepth, 4);
+
+    // A holds 2 places, the most: another request from A is refused, nobody else's is shed.
+    const again = track(hasher.hash('a5', '198.51.100.1'));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(again.outcome, 'shed');
+
+    const order: string[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      await workers.finishNext();
+      order.push(workers.started.at(-1)?.label ?? '');
+    }
+    assert.deepEqual(order, ['a1', 'b0', 'c0', 'a2'], 'one turn per source: B and C do not wait behind all of A');
+    await workers.finishNext();
+    assert.equal(hasher.inFlight, 0);
+    assert.equal(hasher.queueDepth, 0);
+  });
+
+  it('counts an IPv6 source by its /64', async () => {
+    const workers = new HeldWorkers();
+    const hasher = new PasswordHasher(4, 1, 2, 0, () => workers);
+    track(hasher.hash('r', '192.0.2.1'));
+    const sameNet = [track(hasher.hash('p', '2001:db8:1:2::1')), track(hasher.hash('q', '2001:db8:1:2::2'))];
+    const otherNet = track(hasher.hash('s', '2001:db8:1:3::1'));
+    const third = track(hasher.hash('t', '2001:db8:1:2:ffff::3'));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(
+      sameNet.map((x) => x.outcome),
+      ['waiting', 'shed'],
+      'two addresses of one /64 held two places: one source, the largest holder',
+    );
+    assert.equal(otherNet.outcome, 'waiting');
+    assert.equal(third.outcome, 'shed', 'a third address of that /64 holds as many places as anyone already');
+    for (let i = 0; i < 3; i += 1) await workers.finishNext();
+  });
+
+  it('a newcomer is refused when every source holds as many places as it would', async () => {
+    const workers = new HeldWorkers();
+    const hasher = new PasswordHasher(4, 1, 2, 0, () => workers);
+    await hasher.dummyHash();
+    const running = track(hasher.hash('r', '192.0.2.1'));
+    const queued = [track(hasher.hash('x', '192.0.2.2')), track(hasher.hash('y', '192.0.2.3'))];
+    const refused = track(hasher.verify('z', null, '192.0.2.2'));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(refused.outcome, 'shed');
+    assert.deepEqual(
+      queued.map((q) => q.outcome),
+      ['waiting', 'waiting'],
+    );
+    for (let i = 0; i < 3; i += 1) await workers.finishNext();
+    assert.equal(running.outcome, 'done');
+  });
+});
+
+describe('PasswordHasher: a cheaper stored hash costs what the configured cost does (regression: fault 7)', () => {
+  const PASSWORD = 'correct horse battery staple';
+
+  it('compares a lower-cost stored hash, then the dummy at the configured cost, in the same job', async () => {
+    // Fails on 1ed912e: its compare job has no second comparison (no `pad`), and its verify
+    // cannot take injected workers.
+    const workers = new HeldWorkers();
+    const hasher = new PasswordHasher(6, 1, 4, 0, () => workers);
+    const dummy = await hasher.dummyHash();
+    const stored = [bcrypt.hashSync(PASSWORD, 4), bcrypt.hashSync(PASSWORD, 6), bcrypt.hashSync(PASSWORD, 7), null, 'not a bcrypt hash'];
+    const verifies = stored.map((hash) => hasher.verify(PASSWORD, hash));
+    for (let i = 0; i < verifies.length; i += 1) await workers.finishNext();
+    await Promise.all(verifies);
+    const padFor = (hash: string | null) => {
+      const found = workers.started.find(({ job }) => job.op === 'compare' && job.hash === (hash ?? dummy));
+      assert.ok(found && found.job.op === 'compare', `a comparison with ${hash}`);
+      return found.job.pad ?? null;
+    };
+    assert.deepEqual(stored.map(padFor), [dummy, null, null, null, dummy], 'padded exactly when the stored cost is lower (or unreadable)');
+    assert.equal(bcrypt.getRounds(dummy), 6);
+    assert.equal(workers.started.length, verifies.length, 'one job (one slot) per verify');
+  });
+
+  it('still matches the right password against the lower-cost hash, and only it', async () => {
+    const hasher = new PasswordHasher(6, 1, 4, 0);
+    try {
+      const old = bcrypt.hashSync(PASSWORD, 4);
+      assert.equal(await hasher.verify(PASSWORD, old), true);
+      assert.equal(await hasher.verify('gatehouse-dummy-password', old), false, 'the dummy\'s password does not match through the padding');
+      assert.equal(await hasher.verify(`${PASSWORD}!`, old), false);
+    } finally {
+      await hasher.close();
+    }
+  });
+
+  it('a wrong password against a cost-4 hash takes at least half as long as one against a cost-10 hash', async () => {
+    // Measured, on real threads. On 1ed912e the medians were 1.1 ms and 55.3 ms (ratio 0.02);
+    // padded, the cost-4 verify does strictly more work than the cost-10 one (ratio about 1).
+    // Failing by chance needs 4 of 7 padded samples under half the typical unpadded one; samples
+    // alternate, so a load spike slows both kinds alike.
+    const hasher = new PasswordHasher(10, 1, 4, 0);
+    try {
+      const low = bcrypt.hashSync(PASSWORD, 4);
+      const configured = bcrypt.hashSync(PASSWORD, 10);
+      const time = async (hash: string) => {
+        const start = performance.now();
+        assert.equal(await hasher.verify('a wrong password', hash), false);
+        return performance.now() - start;
+      };
+      await time(low);
+      await time(configured);
+      const lows: number[] = [];
+      const configureds: number[] = [];
+      for (let i = 0; i < 7; i += 1) {
+        lows.push(await time(low));
+        configureds.push(await time(configured));
+      }
+      const median = (values: number[]) => [...values].sort((x, y) => x - y)[3] ?? Number.NaN;
+      const ratio = median(lows) / median(configureds);
+      assert.ok(ratio >= 0.5, `cost-4 median ${median(lows).toFixed(1)} ms, cost-10 median ${median(configureds).toFixed(1)} ms (ratio ${ratio.toFixed(2)})`);
+    } finally {
+      await hasher.close();
+    }
   });
 });

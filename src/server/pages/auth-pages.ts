@@ -2,7 +2,8 @@ import type { FieldErrors } from '../../errors.js';
 import { escapeHtml } from './html.js';
 import { safeNextPath } from './next-path.js';
 
-export type AuthPageKind = 'login' | 'signup';
+/** The form pages; a failed post to one of them shows it again (app.ts's error handler). */
+export type AuthPageKind = 'login' | 'signup' | 'logout';
 
 export interface AuthPageState {
   csrfToken: string;
@@ -67,8 +68,50 @@ function errorSummary(state: AuthPageState): string {
     </div>`;
 }
 
-/** The whole HTML document for /login or /signup. Works without JavaScript (there is none). */
+/** The document around a form page: the login page's look, no script. */
+function authDocument(title: string, state: AuthPageState, main: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <meta name="color-scheme" content="light">
+  <link rel="icon" href="data:,">
+  <title>${hasErrors(state) ? 'Error: ' : ''}${title} · Gatehouse</title>
+  <link rel="stylesheet" href="/auth.css">
+</head>
+<body>
+  <header class="site-header"><p class="brand">Gatehouse</p></header>
+  <main class="auth">
+    <h1>${title}</h1>
+    ${state.notice ? `<p class="notice" role="status">${escapeHtml(state.notice)}</p>` : ''}
+    ${errorSummary(state)}${main}
+  </main>
+</body>
+</html>`;
+}
+
+/**
+ * The page a cross-site GET /logout gets instead of a logout: another site may link or redirect
+ * here, so only a click on our own page (a same-origin POST with the CSRF token) ends the session.
+ */
+export function renderLogoutPage(state: Pick<AuthPageState, 'csrfToken' | 'error' | 'fields'>): string {
+  return authDocument(
+    'Log out',
+    state,
+    `
+    <p>You followed a link from another site that asks to log you out of Gatehouse. Log out only if you meant to.</p>
+    <form method="post" action="/logout">
+      <input type="hidden" name="csrf_token" value="${escapeHtml(state.csrfToken)}">
+      <button type="submit">Log out</button>
+    </form>
+    <p class="switch"><a href="/">Stay signed in</a></p>`,
+  );
+}
+
+/** The whole HTML document for /login, /signup or the logout confirmation. Works without JavaScript (there is none). */
 export function renderAuthPage(kind: AuthPageKind, state: AuthPageState): string {
+  if (kind === 'logout') return renderLogoutPage(state);
   const title = kind === 'login' ? 'Log in' : 'Create an account';
   const fields = state.fields ?? {};
   // Re-rendered forms echo what was posted: sanitize here too, not only when redirecting.
@@ -100,30 +143,16 @@ export function renderAuthPage(kind: AuthPageKind, state: AuthPageState): string
     kind === 'login'
       ? `<p class="switch">New here? <a href="/signup${nextQuery}">Create an account</a></p>`
       : `<p class="switch">Already have an account? <a href="/login${nextQuery}">Log in</a></p>`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <meta name="color-scheme" content="light">
-  <link rel="icon" href="data:,">
-  <title>${hasErrors(state) ? 'Error: ' : ''}${title} · Gatehouse</title>
-  <link rel="stylesheet" href="/auth.css">
-</head>
-<body>
-  <header class="site-header"><p class="brand">Gatehouse</p></header>
-  <main class="auth">
-    <h1>${title}</h1>
-    ${state.notice ? `<p class="notice" role="status">${escapeHtml(state.notice)}</p>` : ''}
-    ${errorSummary(state)}
+  return authDocument(
+    title,
+    state,
+    `
     <form method="post" action="/${kind}${nextQuery}" novalidate>
       <input type="hidden" name="csrf_token" value="${escapeHtml(state.csrfToken)}">
       ${next !== '/' ? `<input type="hidden" name="next" value="${escapeHtml(next)}">` : ''}
       ${body}
       <button type="submit">${title}</button>
     </form>
-    ${other}
-  </main>
-</body>
-</html>`;
+    ${other}`,
+  );
 }

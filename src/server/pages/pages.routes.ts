@@ -70,7 +70,7 @@ export async function pageRoutes(app: GatehouseApp, { ctx, webDistDir }: PageRou
     app.log.warn({ dir: web.dir }, 'the web app is not built: app pages answer 503 until `npm run build` writes web/dist');
   }
 
-  for (const kind of ['login', 'signup'] as AuthPageKind[]) {
+  for (const kind of ['login', 'signup'] as const satisfies readonly AuthPageKind[]) {
     app.get(
       `/${kind}`,
       { config: { access: 'public' }, schema: { summary: kind === 'login' ? 'Login form (HTML)' : 'Signup form (HTML)', tags: ['pages'], querystring: AuthQuery } },

@@ -6,7 +6,7 @@ import type { AppContext } from '../../context.js';
 import { CsrfError, ForbiddenError, InvalidTokenError, OriginRefusedError, UnauthenticatedError } from '../../errors.js';
 import type { ValidSession } from '../../sessions/sessions.service.js';
 import { constantTimeEqual } from '../../sessions/tokens.js';
-import { CSRF_COOKIE, SESSION_COOKIE } from '../cookies.js';
+import { CSRF_COOKIE, sessionCookieName } from '../cookies.js';
 
 /**
  * Who may call a route. Routes are locked down unless they say otherwise:
@@ -77,7 +77,7 @@ export function csrfValid(ctx: AppContext, request: FastifyRequest, session: Val
 
 /** Resolve the session cookie alone, as /check_session, the logout routes and the pages do. */
 export function sessionFromCookie(ctx: AppContext, request: FastifyRequest): Promise<ValidSession | null> {
-  const token = request.cookies[SESSION_COOKIE];
+  const token = request.cookies[sessionCookieName(ctx.config)];
   return token ? ctx.sessions.validate(token) : Promise.resolve(null);
 }
 
@@ -109,6 +109,7 @@ async function authenticate(ctx: AppContext, request: FastifyRequest): Promise<A
 export const authPlugin = fp(
   async (app: FastifyInstance, { ctx }: { ctx: AppContext }) => {
     const ownOrigin = new URL(ctx.config.publicUrl).origin;
+    const sessionCookie = sessionCookieName(ctx.config);
     app.decorateRequest('auth', null);
     app.decorateRequest('csrfToken', undefined);
     app.decorateRequest('csrfFromBody', false);
@@ -120,7 +121,7 @@ export const authPlugin = fp(
       // Fastify builds this object anew on every access: read it once.
       const route = request.routeOptions;
       // The matched route, not the raw URL: "/%6Cogin" reaches /login too and must not slip past.
-      if (isUnsafe(request) && (request.cookies[SESSION_COOKIE] !== undefined || ORIGIN_GUARDED_PATHS.has(route.url ?? '')) && !originAllowed(request, ownOrigin)) {
+      if (isUnsafe(request) && (request.cookies[sessionCookie] !== undefined || ORIGIN_GUARDED_PATHS.has(route.url ?? '')) && !originAllowed(request, ownOrigin)) {
         return done(new OriginRefusedError());
       }
       const access = route.config.access ?? 'user';

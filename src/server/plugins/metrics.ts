@@ -184,6 +184,10 @@ export const metricsPlugin = fp(
 /**
  * A plain HTTP listener for METRICS_PORT: GET /metrics → the text `render` returns; anything else 404.
  * It carries no credentials and no user data, so it needs no token; keep the port off the internet.
+ * `host` is METRICS_HOST (loopback unless set), never HOST: a main port opened to every interface
+ * must not open this one too.
+ *
+ * @example const metrics = await startMetricsServer(config.metricsPort, config.metricsHost, render);
  */
 export async function startMetricsServer(
   port: number,

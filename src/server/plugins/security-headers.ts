@@ -20,6 +20,38 @@ const PAGE_CSP = {
 };
 
 /**
+ * The API reference's CSP (/docs and its assets): Swagger UI is a large third-party bundle running
+ * on the identity origin, so it gets only what it uses — its own scripts and styles, its inline
+ * SVG images, and calls back to this origin ("Try it out"). No forms, fonts, frames or <base>.
+ */
+const DOCS_CSP = {
+  useDefaults: false,
+  directives: {
+    defaultSrc: ["'none'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'"],
+    imgSrc: ["'self'", 'data:'],
+    connectSrc: ["'self'"],
+    formAction: ["'none'"],
+    frameAncestors: ["'none'"],
+    objectSrc: ["'none'"],
+    baseUri: ["'none'"],
+  },
+};
+
+/** The same policy as one header value, for the reference page's non-HTML answers. */
+export const DOCS_CSP_HEADER = Object.entries(DOCS_CSP.directives)
+  .map(([name, values]) => `${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${values.join(' ')}`)
+  .join('; ');
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A Content-Security-Policy other than the default for this route's answers. */
+    contentSecurityPolicy?: 'docs';
+  }
+}
+
+/**
  * Protective headers on every answer, chosen by what the answer is.
  *
  * HTML documents get helmet's full set. Everything else (JSON, assets) gets the subset that
@@ -30,15 +62,18 @@ const PAGE_CSP = {
  */
 export const securityHeadersPlugin = fp(
   async (app: FastifyInstance, { https }: { https: boolean }) => {
-    const applyPageHeaders = helmet({
-      contentSecurityPolicy: PAGE_CSP,
-      // Plain-HTTP development must keep working; HSTS only matters (and only applies) over HTTPS.
-      strictTransportSecurity: https,
-      // Not helmet's `no-referrer`: under it browsers send `Origin: null` on same-origin form posts
-      // and fetches, which the Origin rule refuses. `same-origin` keeps the real Origin at home
-      // and still sends no referrer (and `Origin: null`) to other sites.
-      referrerPolicy: { policy: 'same-origin' },
-    });
+    const pageHelmet = (contentSecurityPolicy: { useDefaults: boolean; directives: Record<string, string[]> }) =>
+      helmet({
+        contentSecurityPolicy,
+        // Plain-HTTP development must keep working; HSTS only matters (and only applies) over HTTPS.
+        strictTransportSecurity: https,
+        // Not helmet's `no-referrer`: under it browsers send `Origin: null` on same-origin form posts
+        // and fetches, which the Origin rule refuses. `same-origin` keeps the real Origin at home
+        // and still sends no referrer (and `Origin: null`) to other sites.
+        referrerPolicy: { policy: 'same-origin' },
+      });
+    const applyPageHeaders = pageHelmet(PAGE_CSP);
+    const applyDocsPageHeaders = pageHelmet(DOCS_CSP);
     const resourceHeaders: Record<string, string> = {
       'content-security-policy': "default-src 'none'; frame-ancestors 'none'; object-src 'none'",
       'x-content-type-options': 'nosniff',
@@ -50,11 +85,13 @@ export const securityHeadersPlugin = fp(
 
     app.addHook('onSend', (request, reply, payload, done) => {
       const type = reply.getHeader('content-type');
+      const docs = request.routeOptions.config.contentSecurityPolicy === 'docs';
       if (typeof type === 'string' && type.startsWith('text/html')) {
-        applyPageHeaders(request.raw, reply.raw, () => done(null, payload));
+        (docs ? applyDocsPageHeaders : applyPageHeaders)(request.raw, reply.raw, () => done(null, payload));
         return;
       }
       reply.headers(resourceHeaders);
+      if (docs) reply.header('content-security-policy', DOCS_CSP_HEADER);
       if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
       done(null, payload);
     });

@@ -1,8 +1,10 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
+import type { Driver, KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
 import pg from 'pg';
-import type { Database, Storage } from '../database.js';
+import { DatabaseUnavailableError, UniqueViolationError } from '../errors.js';
+import type { Database, Storage } from '../schema.js';
 import { NulAsReplacementCharacter } from './text.js';
+import { TranslatingDriver } from './translate.js';
 
 const TIMESTAMPTZ_OID = 1184;
 const INT8_OID = 20;
@@ -25,6 +27,26 @@ class PostgresTextPlugin implements KyselyPlugin {
 
   async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
     return args.result;
+  }
+}
+
+/** Socket errors, and server states that mean "not now": shutting down, starting up, cancelled by timeout, connection lost, too many clients. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', '57P01', '57P02', '57P03', '57014', '08000', '08003', '08006', '08001', '53300']);
+/** pg's own errors carry no code: its wording for a lost or unreachable server. */
+const UNAVAILABLE_MESSAGE = /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Cannot use a pool after calling end)/;
+
+/** pg's errors as storage errors: a unique index broken (23505), or a server that cannot answer now. */
+export function translatePostgresError(error: unknown): unknown {
+  if (typeof error !== 'object' || error === null) return error;
+  const { code, message, constraint } = error as { code?: unknown; message?: unknown; constraint?: unknown };
+  if (code === '23505') return new UniqueViolationError(typeof constraint === 'string' ? constraint : String(message), { cause: error });
+  if (UNAVAILABLE_CODES.has(String(code)) || UNAVAILABLE_MESSAGE.test(String(message))) return new DatabaseUnavailableError({ cause: error });
+  return error;
+}
+
+class TranslatingPostgresDialect extends PostgresDialect {
+  override createDriver(): Driver {
+    return new TranslatingDriver(super.createDriver(), translatePostgresError);
   }
 }
 
@@ -76,7 +98,7 @@ export function openPostgres(url: string, options: { poolSize?: number; statemen
   // A dropped idle connection must not crash the process; the next query gets a fresh one.
   pool.on('error', () => {});
   pool.on('connect', guardClient);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new PostgresTextPlugin()] });
+  const db = new Kysely<Database>({ dialect: new TranslatingPostgresDialect({ pool }), plugins: [new PostgresTextPlugin()] });
   return {
     db,
     dialect: 'postgres',
@@ -84,8 +106,10 @@ export function openPostgres(url: string, options: { poolSize?: number; statemen
       await sql`select 1`.execute(db);
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max }),
+    // The pool itself, not db.destroy(): a query after close then fails as a pool that ended,
+    // which is translated to 503 unavailable, where Kysely's own "destroyed" error is not.
     async close() {
-      await db.destroy();
+      if (!pool.ended) await pool.end();
     },
   };
 }

@@ -2,9 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
-import type { KyselyPlugin, SqliteDialectConfig, PluginTransformQueryArgs, PluginTransformResultArgs, PrimitiveValueListNode, QueryResult, RootOperationNode, UnknownRow, ValueNode } from 'kysely';
-import type { Database, Storage } from '../database.js';
+import type { Driver, KyselyPlugin, SqliteDialectConfig, PluginTransformQueryArgs, PluginTransformResultArgs, PrimitiveValueListNode, QueryResult, RootOperationNode, UnknownRow, ValueNode } from 'kysely';
+import { DatabaseUnavailableError, UniqueViolationError } from '../errors.js';
+import type { Database, Storage } from '../schema.js';
 import { NulAsReplacementCharacter } from './text.js';
+import { TranslatingDriver } from './translate.js';
 
 /** better-sqlite3 cannot bind JS booleans; SQLite stores them as 0/1. NUL is handled as on PostgreSQL. */
 class BooleansAsIntegers extends NulAsReplacementCharacter {
@@ -27,6 +29,27 @@ class SqliteBooleanPlugin implements KyselyPlugin {
 
   async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
     return args.result;
+  }
+}
+
+/** SQLite's primary codes for "the file cannot be used right now"; better-sqlite3 reports extended ones (SQLITE_IOERR_WRITE…). */
+const UNAVAILABLE_CODE = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY|PROTOCOL)(_|$)/;
+
+/** better-sqlite3's errors as storage errors: a unique index broken, or a file that cannot be used now. */
+export function translateSqliteError(error: unknown): unknown {
+  if (typeof error !== 'object' || error === null) return error;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+    // "UNIQUE constraint failed: users.email_normalized"
+    return new UniqueViolationError(String(message).replace(/^.*failed: /, ''), { cause: error });
+  }
+  if (UNAVAILABLE_CODE.test(String(code)) || message === 'The database connection is not open') return new DatabaseUnavailableError({ cause: error });
+  return error;
+}
+
+class TranslatingSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    return new TranslatingDriver(super.createDriver(), translateSqliteError);
   }
 }
 
@@ -69,7 +92,7 @@ export function openSqlite(path: string): Storage {
   connection.pragma('busy_timeout = 5000');
 
   const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(connection) }),
+    dialect: new TranslatingSqliteDialect({ database: withStatementCache(connection) }),
     plugins: [new SqliteBooleanPlugin()],
   });
   return {
@@ -79,8 +102,10 @@ export function openSqlite(path: string): Storage {
       await sql`select 1`.execute(db);
     },
     poolStats: () => null,
+    // The connection itself, not db.destroy(): a query after close then fails as "not open",
+    // which is translated to 503 unavailable, where Kysely's own "destroyed" error is not.
     async close() {
-      await db.destroy();
+      if (connection.open) connection.close();
     },
   };
 }

@@ -1,0 +1,44 @@
+import type { Kysely } from 'kysely';
+import type { PasswordCredentialsTable, RowLocksTable, UsersTable } from '../accounts/accounts.table.js';
+import type { AuditEventsTable } from '../audit/audit.table.js';
+import type { BucketlistsTable, ItemsTable } from '../bucketlists/bucketlists.table.js';
+import type { SessionsTable } from '../sessions/sessions.table.js';
+import type { RefreshFamiliesTable, RefreshTokensTable, SigningKeysTable } from '../tokens/tokens.table.js';
+
+/** Every table, as the *.table.ts files of each domain describe it. */
+export interface Database {
+  users: UsersTable;
+  password_credentials: PasswordCredentialsTable;
+  sessions: SessionsTable;
+  refresh_families: RefreshFamiliesTable;
+  refresh_tokens: RefreshTokensTable;
+  signing_keys: SigningKeysTable;
+  bucketlists: BucketlistsTable;
+  items: ItemsTable;
+  audit_events: AuditEventsTable;
+  row_locks: RowLocksTable;
+}
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export type Db = Kysely<Database>;
+
+export interface PoolStats {
+  /** Open connections, busy or idle. */
+  total: number;
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
+  max: number;
+}
+
+/** An open database: the query builder plus what the dialect needs to be closed and probed. */
+export interface Storage {
+  db: Db;
+  dialect: DialectName;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  /** Connection pool use, for metrics; null where there is no pool (SQLite: one connection per process). */
+  poolStats(): PoolStats | null;
+  close(): Promise<void>;
+}

@@ -1,0 +1,82 @@
+/**
+ * Open redirect through `next` (security review, finding 3), over real HTTP: a signed-in
+ * `GET /login?next=…`, and the login and signup form posts, never send the browser off the site.
+ *
+ * Checked against the old code (this file run from a copy of HEAD's tree): every dot-segment row
+ * fails there, e.g. `GET /login?next=/.//evil.example` with a session answered
+ * `303 Location: //evil.example`, and the form posts did the same.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { GOOD_PASSWORD, signUpClient, startTestServer, uniqueName } from '../helpers/app.js';
+import type { TestServer } from '../helpers/app.js';
+import type { TestClient, TestResponse } from '../helpers/http.js';
+import { assertSameOriginPath, NEXT_CASES } from '../helpers/next-paths.js';
+
+const HTML = { accept: 'text/html' };
+
+/** The Location a browser would follow, checked to stay on the server's origin. */
+function location(res: TestResponse, server: TestServer, label: string): string {
+  assert.equal(res.status, 303, `${label}: ${res.status} ${res.text.slice(0, 200)}`);
+  const value = res.headers.get('location') ?? '';
+  assertSameOriginPath(value, label);
+  assert.equal(new URL(value, server.url).origin, server.url, label);
+  return value;
+}
+
+/** A visitor holding the login or signup page's CSRF token, as the form would post it. */
+async function formVisitor(server: TestServer, page: '/login' | '/signup'): Promise<{ client: TestClient; csrf: string }> {
+  const client = server.client();
+  const res = await client.get<string>(page, { headers: HTML });
+  assert.equal(res.status, 200);
+  return { client, csrf: client.csrf ?? '' };
+}
+
+describe('redirects after login never leave the site', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ RATE_LIMIT_PER_IP: '100000', LOGIN_FAILURES_PER_ACCOUNT: '100000' });
+  });
+  after(async () => server.close());
+
+  it('GET /login?next=… with a session: 303 to the normalized same-origin path', async () => {
+    const { client } = await signUpClient(server);
+    for (const [next, expected] of NEXT_CASES) {
+      const res = await client.get(`/login?next=${encodeURIComponent(next)}`, { headers: HTML });
+      assert.equal(location(res, server, `GET next=${JSON.stringify(next)}`), expected, next);
+    }
+  });
+
+  it('GET /login?next=… without a session: the form carries only the normalized path', async () => {
+    for (const [next, expected] of NEXT_CASES) {
+      const res = await server.client().get<string>(`/login?next=${encodeURIComponent(next)}`, { headers: HTML });
+      assert.equal(res.status, 200);
+      const hidden = /<input type="hidden" name="next" value="([^"]*)">/.exec(res.body)?.[1];
+      assert.equal(hidden?.replace(/&amp;/g, '&') ?? '/', expected, next);
+      assert.ok(!res.body.includes('//evil.example'), `${next}: no protocol-relative URL in the page`);
+    }
+  });
+
+  it('POST /login as a form: 303 to the normalized same-origin path', async () => {
+    const { user } = await signUpClient(server);
+    for (const [next, expected] of NEXT_CASES) {
+      const { client, csrf } = await formVisitor(server, '/login');
+      const res = await client.request('POST', '/login', {
+        form: { csrf_token: csrf, next, username: user.username, password: GOOD_PASSWORD },
+        headers: { origin: server.url },
+      });
+      assert.equal(location(res, server, `login form next=${JSON.stringify(next)}`), expected, next);
+    }
+  });
+
+  it('POST /signup as a form: 303 to the normalized same-origin path', async () => {
+    for (const [next, expected] of NEXT_CASES) {
+      const { client, csrf } = await formVisitor(server, '/signup');
+      const res = await client.request('POST', '/signup', {
+        form: { csrf_token: csrf, next, username: uniqueName('Redir'), password: GOOD_PASSWORD, password_confirmation: GOOD_PASSWORD },
+        headers: { origin: server.url },
+      });
+      assert.equal(location(res, server, `signup form next=${JSON.stringify(next)}`), expected, next);
+    }
+  });
+});
