@@ -13,6 +13,8 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // CommonJS config files of tools (dependency-cruiser reads only .cjs).
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
   // The web app (web/, React + Vite) runs in the browser. TypeScript (web/tsconfig.json, lib DOM)
   // already reports unknown names in .ts/.tsx, so these globals matter only to plain JS there.
   {

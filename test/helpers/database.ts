@@ -19,7 +19,8 @@ export interface TestDatabase {
 
 /**
  * A fresh, empty database: a new SQLite file under test-output/db (by default), or, when `adminUrl` is
- * a PostgreSQL URL, `CREATE DATABASE gh_test_<random>` next to the database it names.
+ * a PostgreSQL URL, `CREATE DATABASE gh_test_<pid>_<random>` next to the database it names. The pid
+ * lets `npm test` drop what a killed run left behind (scripts/test.mjs: databases whose process is gone).
  */
 export async function createTestDatabase(adminUrl: string | undefined, outputDir: string): Promise<TestDatabase> {
   if (adminUrl !== undefined && isPostgresUrl(adminUrl)) return createPostgresDatabase(adminUrl);
@@ -47,7 +48,7 @@ async function withAdmin<T>(adminUrl: string, work: (client: pg.Client) => Promi
 }
 
 async function createPostgresDatabase(adminUrl: string): Promise<TestDatabase> {
-  const name = `gh_test_${randomBytes(8).toString('hex')}`;
+  const name = `gh_test_${process.pid}_${randomBytes(8).toString('hex')}`;
   await withAdmin(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
