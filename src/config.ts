@@ -11,6 +11,8 @@ export interface Config {
   host: string;
   /** Public origin without a trailing slash; also the tokens' `iss`. */
   publicUrl: string;
+  /** Whether PUBLIC_URL was set, rather than derived from HOST and PORT. */
+  publicUrlSet: boolean;
   databaseUrl: string;
   redisUrl: string | null;
   /** Prefix of every Redis key and channel, so several deployments (or test runs) can share one Redis. */
@@ -265,6 +267,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     port,
     host,
     publicUrl,
+    publicUrlSet: publicUrlRaw !== undefined,
     databaseUrl: databaseUrl(env),
     redisUrl: redisUrl(env),
     redisPrefix: redisPrefix(env),
@@ -299,4 +302,16 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 1000),
     dbStatementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
   });
+}
+
+/** DATABASE_URL as it may be shown to an operator: a PostgreSQL password is masked. */
+export function databaseLabel(url: string): string {
+  if (!/^postgres(ql)?:\/\//.test(url)) return url;
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://…';
+  }
 }

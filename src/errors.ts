@@ -55,7 +55,11 @@ export class InvalidCredentialsError extends GatehouseError {
 }
 
 export class InvalidTokenError extends GatehouseError {
-  constructor(message = 'The token is invalid or has expired.') {
+  constructor(
+    message = 'The token is invalid or has expired.',
+    /** Why, for the server's log line only: never sent to the client. */
+    readonly logReason?: string,
+  ) {
     super('invalid_token', 401, message);
   }
 }

@@ -1,4 +1,3 @@
-import { InvalidCredentialsError } from '../errors.js';
 import type { Db } from '../storage/database.js';
 import { holdCredentialEpoch } from './accounts.repo.js';
 
@@ -10,13 +9,14 @@ export interface LoginSubject {
 
 /**
  * Store a login's session or token login only while the user's credentials are the ones the login
- * checked: the epoch guard and the insert share one transaction. When a password change, reset
- * or disable committed in between, nothing is stored and the login fails with the same 401 as a
+ * checked: the epoch guard and the insert share one transaction. Returns false, storing nothing,
+ * when a password change, reset or disable committed in between: the login then fails like a
  * wrong password (it was checked against a password that no longer holds).
  */
-export async function insertBehindEpoch(db: Db, subject: LoginSubject, insert: (trx: Db) => Promise<void>): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    if (!(await holdCredentialEpoch(trx, subject.id, subject.credentialEpoch))) throw new InvalidCredentialsError();
+export async function insertBehindEpoch(db: Db, subject: LoginSubject, insert: (trx: Db) => Promise<void>): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    if (!(await holdCredentialEpoch(trx, subject.id, subject.credentialEpoch))) return false;
     await insert(trx);
+    return true;
   });
 }

@@ -1,4 +1,4 @@
-import type { Principal } from '../server/plugins/auth.js';
+import type { Principal } from './principal.js';
 import type { UserRecord } from './accounts.repo.js';
 
 /** The contract's user JSON: nothing secret. */

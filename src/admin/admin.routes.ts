@@ -1,14 +1,13 @@
 import { Type } from 'typebox';
-import type { Static } from 'typebox';
 import { adminUserJson } from '../accounts/user-json.js';
 import type { AuditEventName } from '../audit/audit.repo.js';
-import type { AppContext } from '../context.js';
-import type { GatehouseApp } from '../server/app.js';
+import type { RoutePlugin } from '../server/http.js';
 import { resourceId } from '../server/path-id.js';
 import { principal } from '../server/plugins/auth.js';
 import { requestMeta } from '../server/request-meta.js';
 import { AdminUserRef, errorResponses, PageQuery } from '../server/schemas.js';
-import { changeUser, listAuditEvents, listUsers, userPatch } from './admin.service.js';
+import type { AdminService } from './admin.service.js';
+import { userPatch } from './admin.service.js';
 
 /** Every event name the server writes; the audit filter accepts only these. */
 const AUDIT_EVENTS: readonly AuditEventName[] = [
@@ -18,7 +17,6 @@ const AUDIT_EVENTS: readonly AuditEventName[] = [
   'login_failed',
   'login_throttled',
   'logout',
-  'token_issued',
   'token_refresh_reuse',
   'token_revoked',
   'role_changed',
@@ -74,7 +72,7 @@ const tags = ['admin'];
 const config = { access: 'admin' as const };
 
 /** The admin API: users (list, role, disable) and the audit log. Every route needs the admin role. */
-export async function adminRoutes(app: GatehouseApp, { ctx }: { ctx: AppContext }): Promise<void> {
+export const adminRoutes: RoutePlugin<{ admin: AdminService }> = async (app, { admin }) => {
   app.get(
     '/api/admin/users',
     {
@@ -88,8 +86,8 @@ export async function adminRoutes(app: GatehouseApp, { ctx }: { ctx: AppContext 
       },
     },
     async (request) => {
-      const query = request.query as Static<typeof UsersQuery>;
-      const page = await listUsers(ctx, { q: query.q, limit: query.limit ?? 20, page: query.page ?? 1 });
+      const query = request.query;
+      const page = await admin.listUsers({ q: query.q, limit: query.limit ?? 20, page: query.page ?? 1 });
       return { ...page, items: page.items.map(adminUserJson) };
     },
   );
@@ -111,10 +109,10 @@ export async function adminRoutes(app: GatehouseApp, { ctx }: { ctx: AppContext 
     },
     async (request) => {
       // The contract's order: a bad body (422) is reported before an unknown id (404).
-      const patch = userPatch(request.body as Static<typeof UserPatchBody>);
-      const userId = resourceId((request.params as Static<typeof UserParams>).id);
+      const patch = userPatch(request.body);
+      const userId = resourceId(request.params.id);
       const actor = { id: principal(request).id, meta: requestMeta(request) };
-      return adminUserJson(await changeUser(ctx, actor, userId, patch));
+      return adminUserJson(await admin.changeUser(actor, userId, patch));
     },
   );
 
@@ -131,8 +129,8 @@ export async function adminRoutes(app: GatehouseApp, { ctx }: { ctx: AppContext 
       },
     },
     async (request) => {
-      const query = request.query as Static<typeof AuditQuery>;
-      return listAuditEvents(ctx, { userId: query.user_id, event: query.event, limit: query.limit ?? 20, page: query.page ?? 1 });
+      const query = request.query;
+      return admin.listAuditEvents({ userId: query.user_id, event: query.event, limit: query.limit ?? 20, page: query.page ?? 1 });
     },
   );
-}
+};

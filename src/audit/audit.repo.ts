@@ -6,7 +6,6 @@ export type AuditEventName =
   | 'login_failed'
   | 'login_throttled'
   | 'logout'
-  | 'token_issued'
   | 'token_refresh_reuse'
   | 'token_revoked'
   | 'role_changed'

@@ -1,12 +1,10 @@
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { Static } from 'typebox';
-import type { AppContext } from '../context.js';
-import type { GatehouseApp } from '../server/app.js';
+import type { RoutePlugin } from '../server/http.js';
 import { resourceId } from '../server/path-id.js';
 import { principal } from '../server/plugins/auth.js';
 import { errorResponses, PageQuery } from '../server/schemas.js';
-import * as service from './bucketlists.service.js';
+import type { BucketlistService } from './bucketlists.service.js';
 import { bucketlistJson, itemJson, itemPatch, NAME_MAX_LENGTH, validName } from './bucketlists.service.js';
 
 const Timestamp = Type.String({ format: 'date-time' });
@@ -64,7 +62,7 @@ function owner(request: FastifyRequest): number {
 }
 
 /** The bucketlist and item routes: every one scoped to the authenticated owner. */
-export async function bucketlistRoutes(app: GatehouseApp, { ctx }: { ctx: AppContext }): Promise<void> {
+export const bucketlistRoutes: RoutePlugin<{ bucketlists: BucketlistService }> = async (app, { bucketlists }) => {
   app.addSchema(BucketlistSchema);
   app.addSchema(ItemSchema);
 
@@ -80,8 +78,8 @@ export async function bucketlistRoutes(app: GatehouseApp, { ctx }: { ctx: AppCon
       },
     },
     async (request) => {
-      const query = request.query as Static<typeof ListQuery>;
-      const page = await service.listBucketlists(ctx, owner(request), { q: query.q, limit: query.limit ?? 20, page: query.page ?? 1 });
+      const query = request.query;
+      const page = await bucketlists.listBucketlists(owner(request), { q: query.q, limit: query.limit ?? 20, page: query.page ?? 1 });
       return { ...page, items: page.items.map(bucketlistJson) };
     },
   );
@@ -99,8 +97,8 @@ export async function bucketlistRoutes(app: GatehouseApp, { ctx }: { ctx: AppCon
       },
     },
     async (request, reply) => {
-      const { name } = request.body as Static<typeof NameBody>;
-      const created = await service.createBucketlist(ctx, owner(request), name);
+      const { name } = request.body;
+      const created = await bucketlists.createBucketlist(owner(request), name);
       return reply.status(201).send(bucketlistJson(created));
     },
   );
@@ -117,8 +115,8 @@ export async function bucketlistRoutes(app: GatehouseApp, { ctx }: { ctx: AppCon
       },
     },
     async (request) => {
-      const { id } = request.params as Static<typeof ListParams>;
-      const { bucketlist, items } = await service.getBucketlist(ctx, owner(request), resourceId(id));
+      const { id } = request.params;
+      const { bucketlist, items } = await bucketlists.getBucketlist(owner(request), resourceId(id));
       return { ...bucketlistJson(bucketlist), items: items.map(itemJson) };
     },
   );
@@ -137,9 +135,9 @@ export async function bucketlistRoutes(app: GatehouseApp, { ctx }: { ctx: AppCon
       },
       handler: async (request) => {
         // The contract's order: a bad body (422) is reported before an unknown id (404).
-        const name = validName((request.body as Static<typeof NameBody>).name);
-        const id = resourceId((request.params as Static<typeof ListParams>).id);
-        return bucketlistJson(await service.renameBucketlist(ctx, owner(request), id, name));
+        const name = validName(request.body.name);
+        const id = resourceId(request.params.id);
+        return bucketlistJson(await bucketlists.renameBucketlist(owner(request), id, name));
       },
     });
   }
@@ -156,8 +154,8 @@ export async function bucketlistRoutes(app: GatehouseApp, { ctx }: { ctx: AppCon
       },
     },
     async (request, reply) => {
-      await service.deleteBucketlist(ctx, owner(request), resourceId((request.params as Static<typeof ListParams>).id));
-      return reply.status(204).send();
+      await bucketlists.deleteBucketlist(owner(request), resourceId(request.params.id));
+      return reply.status(204).send(null);
     },
   );
 
@@ -173,7 +171,7 @@ export async function bucketlistRoutes(app: GatehouseApp, { ctx }: { ctx: AppCon
       },
     },
     async (request) => {
-      const items = await service.listItems(ctx, owner(request), resourceId((request.params as Static<typeof ListParams>).id));
+      const items = await bucketlists.listItems(owner(request), resourceId(request.params.id));
       return { items: items.map(itemJson) };
     },
   );
@@ -191,10 +189,10 @@ export async function bucketlistRoutes(app: GatehouseApp, { ctx }: { ctx: AppCon
       },
     },
     async (request, reply) => {
-      const body = request.body as Static<typeof NewItemBody>;
+      const body = request.body;
       const input = { name: validName(body.name), done: body.done ?? false };
-      const bucketlistId = resourceId((request.params as Static<typeof ListParams>).id);
-      return reply.status(201).send(itemJson(await service.addItem(ctx, owner(request), bucketlistId, input)));
+      const bucketlistId = resourceId(request.params.id);
+      return reply.status(201).send(itemJson(await bucketlists.addItem(owner(request), bucketlistId, input)));
     },
   );
 
@@ -215,11 +213,11 @@ export async function bucketlistRoutes(app: GatehouseApp, { ctx }: { ctx: AppCon
         response: { 200: ItemRef, ...errorResponses(400, 401, 403, 404, 413, 415, 422) },
       },
       handler: async (request) => {
-        const patch = itemPatch(request.body as Static<typeof ItemPatchBody>);
-        const params = request.params as Static<typeof ItemParams>;
+        const patch = itemPatch(request.body);
+        const params = request.params;
         const bucketlistId = resourceId(params.id);
         const itemId = resourceId(params.item_id);
-        return itemJson(await service.updateItem(ctx, owner(request), bucketlistId, itemId, patch));
+        return itemJson(await bucketlists.updateItem(owner(request), bucketlistId, itemId, patch));
       },
     });
   }
@@ -236,10 +234,10 @@ export async function bucketlistRoutes(app: GatehouseApp, { ctx }: { ctx: AppCon
       },
     },
     async (request, reply) => {
-      const params = request.params as Static<typeof ItemParams>;
+      const params = request.params;
       const bucketlistId = resourceId(params.id);
-      await service.deleteItem(ctx, owner(request), bucketlistId, resourceId(params.item_id));
-      return reply.status(204).send();
+      await bucketlists.deleteItem(owner(request), bucketlistId, resourceId(params.item_id));
+      return reply.status(204).send(null);
     },
   );
-}
+};

@@ -1,6 +1,6 @@
-import type { AppContext } from '../context.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { isoNow } from '../storage/database.js';
+import type { Db, DialectName } from '../storage/database.js';
 import type { BucketlistRecord, ItemRecord } from './bucketlists.repo.js';
 import * as repo from './bucketlists.repo.js';
 
@@ -43,65 +43,73 @@ export interface Page<T> {
   limit: number;
 }
 
-/** The owner's bucketlists, oldest first; `q` matches names case-insensitively anywhere. */
-export async function listBucketlists(
-  ctx: AppContext,
-  ownerId: number,
-  query: { q?: string | undefined; limit: number; page: number },
-): Promise<Page<BucketlistRecord>> {
-  const q = query.q?.trim() || undefined;
-  const { items, total } = await repo.listBucketlists(ctx.db, ownerId, { q, limit: query.limit, page: query.page });
-  return { items, total, page: query.page, limit: query.limit };
+export interface BucketlistServiceDeps {
+  db: Db;
+  dialect: DialectName;
+  clock: () => number;
 }
 
-export async function getBucketlist(ctx: AppContext, ownerId: number, id: number): Promise<{ bucketlist: BucketlistRecord; items: ItemRecord[] }> {
-  const bucketlist = await repo.findBucketlist(ctx.db, ownerId, id);
-  if (!bucketlist) throw new NotFoundError('No such bucketlist.');
-  return { bucketlist, items: await repo.listItems(ctx.db, ownerId, id) };
+/** Bucketlists and their items, always scoped to their owner: another user's ids are 404. */
+export class BucketlistService {
+  constructor(private readonly deps: BucketlistServiceDeps) {}
+
+  /** The owner's bucketlists, oldest first; `q` matches names case-insensitively anywhere. */
+  async listBucketlists(ownerId: number, query: { q?: string | undefined; limit: number; page: number }): Promise<Page<BucketlistRecord>> {
+    const q = query.q?.trim() || undefined;
+    const { items, total } = await repo.listBucketlists(this.deps.db, ownerId, { q, limit: query.limit, page: query.page });
+    return { items, total, page: query.page, limit: query.limit };
+  }
+
+  async getBucketlist(ownerId: number, id: number): Promise<{ bucketlist: BucketlistRecord; items: ItemRecord[] }> {
+    const bucketlist = await repo.findBucketlist(this.deps.db, ownerId, id);
+    if (!bucketlist) throw new NotFoundError('No such bucketlist.');
+    return { bucketlist, items: await repo.listItems(this.deps.db, ownerId, id) };
+  }
+
+
+  /** Create a bucketlist. Its name must differ from the owner's other bucketlists (409 `conflict`). */
+  async createBucketlist(ownerId: number, name: string): Promise<BucketlistRecord> {
+    const created = await repo.insertBucketlist(this.deps.db, this.deps.dialect, ownerId, validName(name), isoNow(this.deps.clock));
+    if (!created) throw nameTaken();
+    return created;
+  }
+
+  async renameBucketlist(ownerId: number, id: number, name: string): Promise<BucketlistRecord> {
+    const result = await repo.renameBucketlist(this.deps.db, this.deps.dialect, ownerId, id, validName(name), isoNow(this.deps.clock));
+    if (result === 'not_found') throw new NotFoundError('No such bucketlist.');
+    if (result === 'taken') throw nameTaken();
+    return result;
+  }
+
+  async deleteBucketlist(ownerId: number, id: number): Promise<void> {
+    if (!(await repo.deleteBucketlist(this.deps.db, ownerId, id))) throw new NotFoundError('No such bucketlist.');
+  }
+
+  async listItems(ownerId: number, bucketlistId: number): Promise<ItemRecord[]> {
+    return (await this.getBucketlist(ownerId, bucketlistId)).items;
+  }
+
+  async addItem(ownerId: number, bucketlistId: number, input: ItemInput): Promise<ItemRecord> {
+    const item = await repo.insertItem(this.deps.db, ownerId, bucketlistId, { name: validName(input.name), done: input.done }, isoNow(this.deps.clock));
+    if (!item) throw new NotFoundError('No such bucketlist.');
+    return item;
+  }
+
+  /** Change an item. Its bucketlist's `updated_at` stays: that is the list's own name and lifetime. */
+  async updateItem(ownerId: number, bucketlistId: number, itemId: number, patch: Partial<ItemInput>): Promise<ItemRecord> {
+    const item = await repo.updateItem(this.deps.db, ownerId, bucketlistId, itemId, itemPatch(patch), isoNow(this.deps.clock));
+    if (!item) throw new NotFoundError('No such item.');
+    return item;
+  }
+
+  async deleteItem(ownerId: number, bucketlistId: number, itemId: number): Promise<void> {
+    if (!(await repo.deleteItem(this.deps.db, ownerId, bucketlistId, itemId))) throw new NotFoundError('No such item.');
+  }
 }
 
 function nameTaken(): ConflictError {
   const message = 'You already have a bucketlist with this name.';
   return new ConflictError('conflict', message, { name: message });
-}
-
-/** Create a bucketlist. Its name must differ from the owner's other bucketlists (409 `conflict`). */
-export async function createBucketlist(ctx: AppContext, ownerId: number, name: string): Promise<BucketlistRecord> {
-  const created = await repo.insertBucketlist(ctx.db, ctx.storage.dialect, ownerId, validName(name), isoNow(ctx.clock));
-  if (!created) throw nameTaken();
-  return created;
-}
-
-export async function renameBucketlist(ctx: AppContext, ownerId: number, id: number, name: string): Promise<BucketlistRecord> {
-  const result = await repo.renameBucketlist(ctx.db, ctx.storage.dialect, ownerId, id, validName(name), isoNow(ctx.clock));
-  if (result === 'not_found') throw new NotFoundError('No such bucketlist.');
-  if (result === 'taken') throw nameTaken();
-  return result;
-}
-
-export async function deleteBucketlist(ctx: AppContext, ownerId: number, id: number): Promise<void> {
-  if (!(await repo.deleteBucketlist(ctx.db, ownerId, id))) throw new NotFoundError('No such bucketlist.');
-}
-
-export async function listItems(ctx: AppContext, ownerId: number, bucketlistId: number): Promise<ItemRecord[]> {
-  return (await getBucketlist(ctx, ownerId, bucketlistId)).items;
-}
-
-export async function addItem(ctx: AppContext, ownerId: number, bucketlistId: number, input: ItemInput): Promise<ItemRecord> {
-  const item = await repo.insertItem(ctx.db, ownerId, bucketlistId, { name: validName(input.name), done: input.done }, isoNow(ctx.clock));
-  if (!item) throw new NotFoundError('No such bucketlist.');
-  return item;
-}
-
-/** Change an item. Its bucketlist's `updated_at` stays: that is the list's own name and lifetime. */
-export async function updateItem(ctx: AppContext, ownerId: number, bucketlistId: number, itemId: number, patch: Partial<ItemInput>): Promise<ItemRecord> {
-  const item = await repo.updateItem(ctx.db, ownerId, bucketlistId, itemId, itemPatch(patch), isoNow(ctx.clock));
-  if (!item) throw new NotFoundError('No such item.');
-  return item;
-}
-
-export async function deleteItem(ctx: AppContext, ownerId: number, bucketlistId: number, itemId: number): Promise<void> {
-  if (!(await repo.deleteItem(ctx.db, ownerId, bucketlistId, itemId))) throw new NotFoundError('No such item.');
 }
 
 /** The contract's bucketlist JSON. */

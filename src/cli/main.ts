@@ -1,11 +1,10 @@
 import 'dotenv/config';
 import { parseArgs } from 'node:util';
-import { findUserByUsername, setPassword, signUp, updateAccount } from '../accounts/accounts.service.js';
-import { ConfigError, loadConfig } from '../config.js';
+import { openStorage, withServices } from '../composition.js';
+import type { ServiceLog, Services } from '../composition.js';
+import { ConfigError, databaseLabel, loadConfig } from '../config.js';
 import type { Config } from '../config.js';
 import { GatehouseError } from '../errors.js';
-import { createApp, openStorage } from '../runtime.js';
-import type { GatehouseApp } from '../server/app.js';
 import { KeyVault, PUBLISH_BEFORE_SIGNING_SECONDS, rotateSigningKey } from '../tokens/keys.js';
 import { PasswordMismatchError, PromptAbortedError, readNewPassword } from './read-password.js';
 import { serve } from './serve.js';
@@ -27,17 +26,83 @@ Commands:
 
 Configuration comes from the environment (and .env), as for the server.`;
 
+/** `gatehouse <command> [<sub-command>] --help`: the most specific text that exists is shown. */
+const HELP: Record<string, string> = {
+  serve: `Usage: gatehouse serve [--workers N|auto]
+
+Start the server, as npm start does: migrate the database, then listen on HOST:PORT.
+  --workers N|auto   processes sharing the port (default: WORKERS, 1); auto = one per core`,
+  migrate: `Usage: gatehouse migrate
+
+Apply the database migrations to DATABASE_URL (the server also does this when it starts).`,
+  user: `Usage: gatehouse user <command> --username NAME [options]
+
+  create --username NAME [--email E] [--admin]   create a user (the first admin comes from here)
+  set-password --username NAME                   set a password; ends all their sessions and tokens
+  promote|demote --username NAME                 make a user admin, or user again
+  disable|enable --username NAME                 disable (ends sessions and tokens) or re-enable
+
+Passwords are typed twice on a terminal (never echoed), or read as the first line of piped stdin.
+"gatehouse user <command> --help" describes one command.`,
+  'user create': `Usage: gatehouse user create --username NAME [--email E] [--admin]
+
+Create a user with a password typed twice on a terminal, or the first line of piped stdin.
+  --admin   make the user an admin (how the first admin is made)
+Example: npx gatehouse user create --username admin --admin`,
+  'user set-password': `Usage: gatehouse user set-password --username NAME
+
+Set a user's password (typed twice on a terminal, or the first line of piped stdin). Every
+session and token login of the user ends, on every instance.`,
+  'user promote': `Usage: gatehouse user promote --username NAME
+
+Make the user an admin.`,
+  'user demote': `Usage: gatehouse user demote --username NAME
+
+Make the admin a user again (refused for the last active admin).`,
+  'user disable': `Usage: gatehouse user disable --username NAME
+
+Disable the user: their sessions and tokens end at once (refused for the last active admin).`,
+  'user enable': `Usage: gatehouse user enable --username NAME
+
+Let a disabled user log in again (their old sessions stay ended).`,
+  keys: `Usage: gatehouse keys rotate [--now]
+
+Manage the keys that sign access tokens. "gatehouse keys rotate --help" describes rotation.`,
+  'keys rotate': `Usage: gatehouse keys rotate [--now]
+
+Publish a new signing key in the JWKS at once; it starts signing after ${PUBLISH_BEFORE_SIGNING_SECONDS / 60} minutes, so verifiers
+that cache the key set already know it. Old keys verify until their tokens expire.
+  --now   sign with the new key at once (for a key that may have leaked)`,
+};
+
 class UsageError extends Error {}
 
-async function withApp<T>(config: Readonly<Config>, work: (app: GatehouseApp) => Promise<T>): Promise<T> {
-  // Built like a server (REDIS_URL included), so what a command revokes reaches running instances at once.
-  const { app } = await createApp({ ...config, logLevel: 'silent' }, { logger: false });
-  try {
-    await app.ready();
-    return await work(app);
-  } finally {
-    await app.close();
-  }
+/** The CLI's own log for the services: warnings only, one line each on stderr. */
+const CLI_LOG: ServiceLog = {
+  info() {},
+  warn(_details, message) {
+    process.stderr.write(`gatehouse: ${message}\n`);
+  },
+};
+
+/**
+ * The database a command works on, named in its one line of output (success or error), so an
+ * operator who ran it without the server's environment sees at once that it was the wrong one.
+ */
+let databaseInUse: string | null = null;
+
+function announceDatabase(config: Readonly<Config>): void {
+  databaseInUse = databaseLabel(config.databaseUrl);
+}
+
+function withDatabase(line: string): string {
+  return databaseInUse === null ? line : `${line} [database ${databaseInUse}]`;
+}
+
+/** The services, built like a server's (REDIS_URL included): what a command revokes reaches running instances at once. */
+function withCliServices<T>(config: Readonly<Config>, work: (services: Services) => Promise<T>): Promise<T> {
+  announceDatabase(config);
+  return withServices(config, CLI_LOG, work);
 }
 
 function requireUsername(values: { username?: string | undefined }): string {
@@ -60,16 +125,16 @@ async function userCommand(config: Readonly<Config>, sub: string | undefined, ar
   switch (sub) {
     case 'create': {
       const password = await readNewPassword();
-      return withApp(config, async (app) => {
-        const user = await signUp(app.ctx, { username, email: values.email ?? null, password }, cli, values.admin ? 'admin' : 'user');
+      return withCliServices(config, async ({ accounts }) => {
+        const user = await accounts.signUp({ username, email: values.email ?? null, password }, cli, values.admin ? 'admin' : 'user');
         return `created user ${user.username} (id ${user.id}, role ${user.role})`;
       });
     }
     case 'set-password': {
       const password = await readNewPassword('New password: ', 'Repeat new password: ');
-      return withApp(config, async (app) => {
-        const user = await findUserByUsername(app.ctx, username);
-        await setPassword(app.ctx, user.id, password, null);
+      return withCliServices(config, async ({ accounts }) => {
+        const user = await accounts.findByUsername(username);
+        await accounts.setPassword(user.id, password, { id: null, meta: cli });
         return `password set for ${user.username}; their sessions and tokens were ended`;
       });
     }
@@ -77,10 +142,10 @@ async function userCommand(config: Readonly<Config>, sub: string | undefined, ar
     case 'demote':
     case 'disable':
     case 'enable':
-      return withApp(config, async (app) => {
-        const user = await findUserByUsername(app.ctx, username);
+      return withCliServices(config, async ({ accounts }) => {
+        const user = await accounts.findByUsername(username);
         const patch = sub === 'promote' ? { role: 'admin' as const } : sub === 'demote' ? { role: 'user' as const } : { disabled: sub === 'disable' };
-        const updated = await updateAccount(app.ctx, user.id, patch, { id: null, meta: cli });
+        const updated = await accounts.updateAccount(user.id, patch, { id: null, meta: cli });
         return `${updated.username}: role ${updated.role}, ${updated.disabled ? 'disabled' : 'enabled'}`;
       });
     default:
@@ -98,6 +163,7 @@ async function keysCommand(config: Readonly<Config>, sub: string | undefined, ar
   const now = Date.now();
   const signsAfterSeconds = values.now ? 0 : PUBLISH_BEFORE_SIGNING_SECONDS;
   const verifyOldKeysForSeconds = config.accessTokenTtl + 60;
+  announceDatabase(config);
   const storage = await openStorage(config);
   try {
     const kid = await rotateSigningKey(storage.db, new KeyVault(config.keyEncryptionSecret), { alg: config.jwtAlgorithm, now, verifyOldKeysForSeconds, signsAfterSeconds });
@@ -112,10 +178,19 @@ async function keysCommand(config: Readonly<Config>, sub: string | undefined, ar
   }
 }
 
+/** The help text for `argv` when it asks for help (`--help`/`-h` anywhere), else null. */
+function helpFor(argv: string[]): string | null {
+  const [command, sub] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') return USAGE;
+  if (!argv.includes('--help') && !argv.includes('-h')) return null;
+  return (sub !== undefined && HELP[`${command} ${sub}`]) || HELP[command] || USAGE;
+}
+
 async function run(argv: string[]): Promise<string | null> {
   const [command, sub, ...rest] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(`${USAGE}\n`);
+  const help = helpFor(argv);
+  if (help !== null) {
+    process.stdout.write(`${help}\n`);
     return null;
   }
   const config = loadConfig();
@@ -127,6 +202,7 @@ async function run(argv: string[]): Promise<string | null> {
       return null;
     }
     case 'migrate': {
+      announceDatabase(config);
       const storage = await openStorage(config);
       await storage.close();
       return 'migrations applied';
@@ -146,7 +222,7 @@ function oneLine(text: string): string {
 
 run(process.argv.slice(2)).then(
   (message) => {
-    if (message) process.stdout.write(`${message}\n`);
+    if (message) process.stdout.write(`${withDatabase(message)}\n`);
   },
   (error: unknown) => {
     if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
@@ -164,10 +240,10 @@ run(process.argv.slice(2)).then(
     }
     if (error instanceof GatehouseError) {
       const fields = (error as GatehouseError & { fields?: Record<string, string> }).fields;
-      process.stderr.write(`gatehouse: ${fields ? Object.values(fields).join(' ') : error.message}\n`);
+      process.stderr.write(`gatehouse: ${withDatabase(fields ? Object.values(fields).join(' ') : error.message)}\n`);
       process.exit(1);
     }
-    process.stderr.write(`gatehouse: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
+    process.stderr.write(`gatehouse: ${withDatabase(oneLine(error instanceof Error ? error.message : String(error)))}\n`);
     process.exit(1);
   },
 );

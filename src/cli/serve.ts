@@ -1,8 +1,10 @@
 import cluster from 'node:cluster';
+import { openStorage } from '../composition.js';
+import { databaseLabel } from '../config.js';
 import type { Config } from '../config.js';
-import { relayClusterRevocations } from '../events-cluster.js';
+import { relayClusterRevocations } from '../events/cluster-bus.js';
 import { hostClusterLimits } from '../limits/cluster-store.js';
-import { openStorage, serveClusterMetrics, startServer } from '../runtime.js';
+import { serveClusterMetrics, startServer } from '../server/start.js';
 import { KeyRing, KeyVault } from '../tokens/keys.js';
 
 const CRASH_LOOP_WINDOW_MS = 30_000;
@@ -18,6 +20,9 @@ export async function serve(config: Readonly<Config>): Promise<void> {
   if (config.workers <= 1 || !cluster.isPrimary) {
     const { app } = await startServer(config);
     if (!config.rateLimits) app.log.warn('RATE_LIMITS=off: login and signup limits are disabled. Use this for benchmarks only.');
+    for (const warning of startWarnings(config)) app.log.warn(warning);
+    // Once per deployment, not once per worker: the primary says it for a cluster.
+    if (cluster.isPrimary) app.log.info({ url: config.publicUrl, database: databaseLabel(config.databaseUrl) }, readyMessage(config));
     installShutdown(() => app.close(), (message, error) => app.log.error({ err: error }, message));
     return;
   }
@@ -38,6 +43,8 @@ export async function serve(config: Readonly<Config>): Promise<void> {
   let exitCode = 0;
   const recentExits: number[] = [];
   for (let i = 0; i < config.workers; i += 1) cluster.fork();
+  for (const warning of startWarnings(config)) process.stderr.write(`gatehouse: ${warning}\n`);
+  cluster.once('listening', () => process.stderr.write(`gatehouse: ${config.workers} workers; ${readyMessage(config)}\n`));
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
@@ -84,4 +91,24 @@ export function installShutdown(close: () => Promise<void>, logError: (message: 
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
+}
+
+/** What a newcomer needs after `npm start`: where it listens, on which database, and what next. */
+function readyMessage(config: Readonly<Config>): string {
+  return (
+    `Gatehouse is listening on ${config.publicUrl} with the database ${databaseLabel(config.databaseUrl)}. ` +
+    `Open ${config.publicUrl} in a browser to sign up; make the first admin with: npx gatehouse user create --username admin --admin`
+  );
+}
+
+/** Settings that start but will surprise: said once at start. */
+export function startWarnings(config: Readonly<Config>): string[] {
+  const warnings: string[] = [];
+  if (config.databaseUrl.startsWith('postgres') && !config.publicUrlSet) {
+    warnings.push(
+      `PUBLIC_URL is not set, so this instance issues tokens as ${config.publicUrl}. Instances that share a database must share one PUBLIC_URL, ` +
+        'or each refuses the tokens of the others (the 401 log line then names both issuers).',
+    );
+  }
+  return warnings;
 }

@@ -81,10 +81,12 @@ export function hostClusterLimits(maxKeys?: number): void {
  */
 export class ClusterLimitStore implements LimitStore {
   readonly #pending = new Map<number, (reply: Reply) => void>();
-  readonly #fallback = new MemoryLimitStore();
+  readonly #fallback: MemoryLimitStore;
   #next = 0;
 
-  constructor() {
+  /** `maxKeys`: the budget of the worker's own counters, used only while the primary does not answer. */
+  constructor(maxKeys?: number) {
+    this.#fallback = new MemoryLimitStore(Date.now, maxKeys);
     process.on('message', (message: unknown) => {
       if (!isReply(message)) return;
       this.#pending.get(message.id)?.(message);

@@ -1,5 +1,6 @@
 import swaggerUi from '@fastify/swagger-ui';
-import type { GatehouseApp } from './app.js';
+import type { GatehouseApp } from './http.js';
+import { DOCS_CSP_HEADER } from './plugins/security-headers.js';
 
 /** The browser's cookie jar, in the one function below that runs in the docs page itself. */
 declare const document: { cookie: string };
@@ -24,7 +25,12 @@ function addCsrfHeader(request: { [prop: string]: unknown }) {
  */
 export async function docsRoutes(app: GatehouseApp): Promise<void> {
   app.addHook('onRoute', (route) => {
-    route.config = { ...(route.config ?? {}), access: 'public', contentSecurityPolicy: 'docs' };
+    route.config = { ...(route.config ?? {}), access: 'public' };
+  });
+  // Runs after the app-wide headers hook (registered before this scope), replacing its policy.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    reply.header('content-security-policy', DOCS_CSP_HEADER);
+    done(null, payload);
   });
   await app.register(swaggerUi, {
     routePrefix: '/docs',

@@ -80,7 +80,7 @@ export function toErrorResponse(error: FastifyError, request: FastifyRequest): {
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const { status, body, retryAfter } = toErrorResponse(error, request);
   if (status >= 500) request.log.error({ err: error }, 'request failed');
-  else request.log.info({ code: body.error.code, status }, 'request refused');
+  else request.log.info({ code: body.error.code, status, ...(error instanceof InvalidTokenError && error.logReason ? { reason: error.logReason } : {}) }, 'request refused');
   if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
   if (error instanceof InvalidTokenError) reply.header('WWW-Authenticate', 'Bearer error="invalid_token"');
   return reply.status(status).type('application/json; charset=utf-8').send(body);

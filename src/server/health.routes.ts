@@ -1,12 +1,12 @@
 import { Type } from 'typebox';
-import type { AppContext } from '../context.js';
 import { UnavailableError } from '../errors.js';
-import type { GatehouseApp } from './app.js';
+import type { Storage } from '../storage/database.js';
+import type { RoutePlugin } from './http.js';
 import { errorResponses } from './schemas.js';
 
 const READY_TIMEOUT_MS = 2_000;
 
-export async function healthRoutes(app: GatehouseApp, { ctx }: { ctx: AppContext }): Promise<void> {
+export const healthRoutes: RoutePlugin<{ storage: Pick<Storage, 'ping'> }> = async (app, { storage }) => {
   app.get(
     '/healthz',
     { config: { access: 'public' }, schema: { summary: 'The process is up', tags: ['operations'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
@@ -23,7 +23,7 @@ export async function healthRoutes(app: GatehouseApp, { ctx }: { ctx: AppContext
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([
-          ctx.storage.ping(),
+          storage.ping(),
           new Promise((_, reject) => {
             timer = setTimeout(() => reject(new Error('timeout')), READY_TIMEOUT_MS);
           }),
@@ -36,4 +36,4 @@ export async function healthRoutes(app: GatehouseApp, { ctx }: { ctx: AppContext
       return { status: 'ready' as const };
     },
   );
-}
+};

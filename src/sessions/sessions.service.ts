@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { insertBehindEpoch } from '../accounts/login-subject.js';
 import type { LoginSubject } from '../accounts/login-subject.js';
 import type { Config } from '../config.js';
-import type { RevocationBus } from '../events.js';
+import type { RevocationBus } from '../events/bus.js';
 import type { Db } from '../storage/database.js';
 import * as repo from './sessions.repo.js';
 import type { SessionWithUser } from './sessions.repo.js';
@@ -61,16 +61,16 @@ export class SessionService {
   /**
    * Start a session for a user whose credentials were just checked. `credentialEpoch` is the one
    * read with the password hash: if a password change or a disable committed since, the session
-   * is not stored and the login fails as if the password had been wrong.
+   * is not stored and the answer is null (the login fails as if the password had been wrong).
    */
-  async create(user: LoginSubject, options: { remember: boolean; ip: string | null; userAgent: string | null }): Promise<NewSession> {
+  async create(user: LoginSubject, options: { remember: boolean; ip: string | null; userAgent: string | null }): Promise<NewSession | null> {
     const userId = user.id;
     const token = randomToken();
     const csrfToken = randomToken();
     const now = this.clock();
     const expiresAt = new Date(now + this.config.sessionMaxAge * 1000).toISOString();
     const id = randomUUID();
-    await insertBehindEpoch(this.db, user, (trx) => repo.insertSession(trx, {
+    const stored = await insertBehindEpoch(this.db, user, (trx) => repo.insertSession(trx, {
       id,
       token_hash: sha256Hex(token),
       csrf_hash: sha256Hex(csrfToken),
@@ -83,6 +83,7 @@ export class SessionService {
       ip: options.ip,
       user_agent: options.userAgent?.slice(0, 512) ?? null,
     }));
+    if (!stored) return null;
     // Ended like a logout: dropped from every instance's cache, not left to live out its cache time.
     for (const tokenHash of await repo.trimSessionsOfUser(this.db, userId, this.config.maxSessionsPerUser)) {
       this.#cache.delete(tokenHash);

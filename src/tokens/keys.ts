@@ -51,6 +51,17 @@ export interface SigningKey {
 }
 
 /** The one thing KeyRing logs: a Fastify/pino logger fits. */
+/** A public key as the JWKS serves it (OKP Ed25519 or EC P-256). */
+export interface PublishedJwk {
+  kty: string;
+  kid: string;
+  alg: string;
+  use: string;
+  crv: string;
+  x: string;
+  y?: string;
+}
+
 export interface KeyRingLog {
   info(fields: object, message: string): void;
 }
@@ -335,8 +346,16 @@ export class KeyRing {
   }
 
   /** Public keys for the JWKS document: every key not retired, including one published ahead of signing. */
-  async publicJwks(): Promise<JWK[]> {
+  async publicJwks(): Promise<PublishedJwk[]> {
     await this.#fresh();
-    return this.#live().map((k) => k.publicJwk);
+    return this.#live().map(({ publicJwk: k }) => ({
+      kty: String(k.kty),
+      kid: String(k.kid),
+      alg: String(k.alg),
+      use: String(k.use),
+      crv: String(k.crv),
+      x: String(k.x),
+      ...(typeof k.y === 'string' ? { y: k.y } : {}),
+    }));
   }
 }

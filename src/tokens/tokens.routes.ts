@@ -1,16 +1,17 @@
 import formbody from '@fastify/formbody';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Static } from 'typebox';
 import type { FastifyReply } from 'fastify';
-import { verifyCredentials } from '../accounts/accounts.service.js';
-import { recordAudit } from '../audit/audit.repo.js';
-import type { AppContext } from '../context.js';
-import type { GatehouseApp } from '../server/app.js';
+import type { LoginService } from '../accounts/login.service.js';
+import type { Config } from '../config.js';
+import { InvalidCredentialsError } from '../errors.js';
+import type { RoutePlugin } from '../server/http.js';
 import { ipRateLimit } from '../server/plugins/rate-limit.js';
 import { requestMeta } from '../server/request-meta.js';
 import { errorResponses } from '../server/schemas.js';
-import { isoNow } from '../storage/database.js';
+import type { KeyRing } from './keys.js';
 import { JWKS_MAX_AGE_SECONDS } from './keys.js';
+import type { TokenService } from './tokens.service.js';
 
 const TokenPairSchema = Type.Object(
   {
@@ -56,14 +57,21 @@ function noStore(reply: FastifyReply): void {
 }
 
 /** POST /api/token, /api/token/refresh, /api/token/revoke and the JWKS document. */
-export async function tokenRoutes(app: GatehouseApp, { ctx }: { ctx: AppContext }): Promise<void> {
+export interface TokenRoutesOptions {
+  config: Pick<Config, 'accessTokenTtl' | 'refreshTokenTtl' | 'refreshReuseGraceSeconds' | 'bodyLimit' | 'rateLimits' | 'rateLimitPerIp'>;
+  logins: LoginService;
+  tokens: TokenService;
+  keys: KeyRing;
+}
+
+export const tokenRoutes: RoutePlugin<TokenRoutesOptions> = async (app, { config, logins, tokens, keys }) => {
   const pair = { 200: TokenPairSchema };
-  const { accessTokenTtl, refreshTokenTtl, refreshReuseGraceSeconds } = ctx.config;
+  const { accessTokenTtl, refreshTokenTtl, refreshReuseGraceSeconds } = config;
 
   app.post(
     '/api/token',
     {
-      config: { access: 'public', rateLimit: ipRateLimit(ctx.config) },
+      config: { access: 'public', rateLimit: ipRateLimit(config) },
       schema: {
         summary: 'Log in as an external client: trade a username (or email) and password for tokens',
         description:
@@ -76,20 +84,18 @@ export async function tokenRoutes(app: GatehouseApp, { ctx }: { ctx: AppContext 
       },
     },
     async (request, reply) => {
-      const body = request.body as Static<typeof CredentialsBody>;
-      const meta = requestMeta(request);
-      const user = await verifyCredentials(ctx, body.username, body.password, meta);
-      const tokens = await ctx.tokens.issue(user, meta);
-      await recordAudit(ctx.db, { event: 'login_succeeded', userId: user.id, username: user.username, detail: { via: 'token' }, ...meta }, isoNow(ctx.clock));
+      const { username, password } = request.body;
+      const outcome = await logins.logInForTokens({ identifier: username, password }, requestMeta(request));
+      if (!outcome.ok) throw new InvalidCredentialsError();
       noStore(reply);
-      return tokens;
+      return outcome.credential;
     },
   );
 
   app.post(
     '/api/token/refresh',
     {
-      config: { access: 'public', rateLimit: ipRateLimit(ctx.config) },
+      config: { access: 'public', rateLimit: ipRateLimit(config) },
       schema: {
         summary: 'Exchange a refresh token for a new pair (the old refresh token is spent)',
         description:
@@ -102,18 +108,19 @@ export async function tokenRoutes(app: GatehouseApp, { ctx }: { ctx: AppContext 
       },
     },
     async (request, reply) => {
-      const tokens = await ctx.tokens.refresh((request.body as Static<typeof RefreshBody>).refresh_token, requestMeta(request));
+      const refreshed = await tokens.refresh(request.body.refresh_token, requestMeta(request));
       noStore(reply);
-      return tokens;
+      return refreshed;
     },
   );
 
-  await app.register(async (forms) => {
-    await forms.register(formbody, { bodyLimit: ctx.config.bodyLimit });
+  await app.register(async (scope) => {
+    const forms = scope.withTypeProvider<TypeBoxTypeProvider>();
+    await forms.register(formbody, { bodyLimit: config.bodyLimit });
     forms.post(
       '/api/token/revoke',
       {
-        config: { access: 'public', rateLimit: ipRateLimit(ctx.config) },
+        config: { access: 'public', rateLimit: ipRateLimit(config) },
         schema: {
           summary: 'Log an external client out: revoke a refresh or access token (RFC 7009)',
           description:
@@ -125,7 +132,7 @@ export async function tokenRoutes(app: GatehouseApp, { ctx }: { ctx: AppContext 
         },
       },
       async (request) => {
-        await ctx.tokens.revoke((request.body as Static<typeof RevokeBody>).token, requestMeta(request));
+        await tokens.revoke(request.body.token, requestMeta(request));
         return {};
       },
     );
@@ -146,7 +153,7 @@ export async function tokenRoutes(app: GatehouseApp, { ctx }: { ctx: AppContext 
     },
     async (_request, reply) => {
       reply.header('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
-      return { keys: await ctx.tokens.keys.publicJwks() };
+      return { keys: await keys.publicJwks() };
     },
   );
-}
+};

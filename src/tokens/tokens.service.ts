@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { SignJWT, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
+import { SignJWT, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import { insertBehindEpoch } from '../accounts/login-subject.js';
 import type { LoginSubject } from '../accounts/login-subject.js';
 import { recordAudit } from '../audit/audit.repo.js';
 import type { Config } from '../config.js';
-import type { RequestMeta } from '../context.js';
+import type { RequestMeta } from '../audit/request-meta.js';
 import { InvalidTokenError } from '../errors.js';
-import type { RevocationBus } from '../events.js';
-import type { Principal } from '../server/plugins/auth.js';
+import type { RevocationBus } from '../events/bus.js';
+import type { Principal } from '../accounts/principal.js';
 import { randomToken, sha256Hex } from '../sessions/tokens.js';
 import type { Db } from '../storage/database.js';
 import type { KeyRing } from './keys.js';
@@ -50,6 +50,16 @@ interface AccessClaims {
   kid: string;
 }
 
+/**
+ * Why a bearer token was refused: for the server's log line only (the client always gets the same
+ * 401 invalid_token). `detail` names what differed, e.g. another issuer when two deployments'
+ * PUBLIC_URLs differ and one's tokens reach the other.
+ */
+export interface TokenRefusal {
+  refused: 'malformed' | 'unknown_key' | 'invalid' | 'wrong_issuer' | 'wrong_audience' | 'expired' | 'login_ended' | 'user_disabled' | 'credentials_changed';
+  detail?: string;
+}
+
 export interface VerifiedAccess {
   principal: Principal;
   /** The login (refresh family) the token belongs to: its `sid`. */
@@ -83,12 +93,13 @@ export class TokenService {
 
   /**
    * Start a new login for an external client: a refresh family and its first pair. Like a
-   * session, the family is stored only while the user's credential epoch is the one the login read.
+   * session, the family is stored only while the user's credential epoch is the one the login
+   * read; null when it changed.
    */
-  async issue(user: LoginSubject, meta: RequestMeta): Promise<TokenPair> {
+  async issue(user: LoginSubject, meta: RequestMeta): Promise<TokenPair | null> {
     const now = this.clock();
     const familyId = randomUUID();
-    await insertBehindEpoch(this.db, user, (trx) =>
+    const stored = await insertBehindEpoch(this.db, user, (trx) =>
       repo.insertFamily(trx, {
         id: familyId,
         userId: user.id,
@@ -98,7 +109,7 @@ export class TokenService {
         userAgent: meta.userAgent?.slice(0, 512) ?? null,
       }),
     );
-    return this.#pair(user.id, familyId, now);
+    return stored ? this.#pair(user.id, familyId, now) : null;
   }
 
   /**
@@ -127,7 +138,10 @@ export class TokenService {
   async revoke(token: string, meta: RequestMeta): Promise<void> {
     const state = await repo.findRefreshToken(this.db, sha256Hex(token));
     let familyId = state?.familyId ?? null;
-    if (!familyId) familyId = (await this.#verifySignature(token))?.sid ?? null;
+    if (!familyId) {
+      const claims = await this.#verifySignature(token);
+      familyId = 'sid' in claims ? claims.sid : null;
+    }
     if (!familyId) return;
     const revoked = await this.revokeFamily(familyId, 'revoked');
     if (revoked) await recordAudit(this.db, { event: 'token_revoked', userId: revoked.userId, detail: { sid: familyId }, ...meta }, new Date(this.clock()).toISOString());
@@ -154,13 +168,14 @@ export class TokenService {
     return repo.deleteStale(this.db, new Date(now).toISOString(), new Date(now - STALE_AFTER_MS).toISOString());
   }
 
-  /** The principal behind a bearer token, or null for anything not currently valid. */
-  async verifyAccessToken(token: string): Promise<VerifiedAccess | null> {
+  /** The principal behind a bearer token, or why it is refused (anything not currently valid). */
+  async verifyAccessToken(token: string): Promise<VerifiedAccess | TokenRefusal> {
     const claims = await this.#verifySignature(token);
-    if (!claims) return null;
+    if ('refused' in claims) return claims;
     const state = await this.#loginState(claims.sid);
-    if (!state || state.familyRevoked || state.user.disabled || String(state.user.id) !== claims.sub) return null;
-    if (state.user.tokensValidAfter !== null && claims.iat < Math.floor(Date.parse(state.user.tokensValidAfter) / 1000)) return null;
+    if (!state || state.familyRevoked || String(state.user.id) !== claims.sub) return { refused: 'login_ended' };
+    if (state.user.disabled) return { refused: 'user_disabled' };
+    if (state.user.tokensValidAfter !== null && claims.iat < Math.floor(Date.parse(state.user.tokensValidAfter) / 1000)) return { refused: 'credentials_changed' };
     const { user } = state;
     return {
       principal: { id: user.id, username: user.username, email: user.email, role: user.role, createdAt: user.createdAt },
@@ -170,20 +185,20 @@ export class TokenService {
   }
 
   /** Signature, algorithm, kid, typ, iss, aud and exp: everything a token proves on its own. */
-  async #verifySignature(token: string): Promise<AccessClaims | null> {
-    if (token.length > 4096) return null;
+  async #verifySignature(token: string): Promise<AccessClaims | TokenRefusal> {
+    if (token.length > 4096) return { refused: 'malformed' };
     const cached = this.#verified.get(token);
     if (cached) {
       // The same expiry rule jose applies, and the signing key must not have retired since.
       if (cached.exp > Math.floor(this.clock() / 1000) - CLOCK_TOLERANCE_SECONDS && this.keys.isLive(cached.kid)) return cached;
       this.#verified.delete(token);
-      return null;
+      return { refused: 'expired' };
     }
     try {
       const header = decodeProtectedHeader(token);
-      if (typeof header.kid !== 'string' || typeof header.alg !== 'string' || !SUPPORTED_ALGORITHMS.includes(header.alg as never)) return null;
+      if (typeof header.kid !== 'string' || typeof header.alg !== 'string' || !SUPPORTED_ALGORITHMS.includes(header.alg as never)) return { refused: 'malformed' };
       const key = await this.keys.verificationKey(header.kid, header.alg);
-      if (!key) return null;
+      if (!key) return { refused: 'unknown_key', detail: `kid ${header.kid.slice(0, 64)} is not one of this server's keys` };
       const { payload } = await jwtVerify(token, key, {
         algorithms: SUPPORTED_ALGORITHMS,
         issuer: this.#issuer,
@@ -195,7 +210,7 @@ export class TokenService {
         requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
       });
       const { sub, sid, jti, iat, exp } = payload as { sub?: unknown; sid?: unknown; jti?: unknown; iat?: unknown; exp?: unknown };
-      if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') return null;
+      if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') return { refused: 'malformed' };
       const claims: AccessClaims = { sub, sid, jti, iat, exp, kid: header.kid };
       this.#verified.set(token, claims);
       if (this.#verified.size > VERIFIED_CACHE_MAX) {
@@ -204,9 +219,26 @@ export class TokenService {
       }
       return claims;
     } catch (error) {
-      if (error instanceof joseErrors.JOSEError || error instanceof TypeError) return null;
+      if (error instanceof joseErrors.JOSEError || error instanceof TypeError) return this.#refusal(token, error);
       throw error;
     }
+  }
+
+  /** What jose's error means for the log line; a foreign issuer is named, since it is a configuration mistake to fix. */
+  #refusal(token: string, error: Error): TokenRefusal {
+    if (error instanceof joseErrors.JWTExpired) return { refused: 'expired' };
+    if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'iss') {
+      let issuer = 'none';
+      try {
+        const { iss } = decodeJwt(token);
+        if (typeof iss === 'string') issuer = iss.slice(0, 200);
+      } catch {
+        // Undecodable: reported as none.
+      }
+      return { refused: 'wrong_issuer', detail: `issued by ${issuer}; this server's PUBLIC_URL is ${this.#issuer}` };
+    }
+    if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'aud') return { refused: 'wrong_audience' };
+    return { refused: error instanceof TypeError ? 'malformed' : 'invalid' };
   }
 
   async #loginState(familyId: string): Promise<LoginState | null> {

@@ -192,7 +192,7 @@ describe('signing up, logging in and out in a browser', { skip: browserSkipReaso
     // The session ends behind the page's back (logged out elsewhere, expired, revoked).
     const session = (await context.cookies()).find((c) => c.name === 'gatehouse_session');
     assert.ok(session);
-    await server.ctx.sessions.revoke(session.value);
+    await server.services.sessions.revoke(session.value);
 
     await page.getByLabel('Name', { exact: true }).fill('Too late');
     await page.getByRole('button', { name: 'Create bucketlist' }).click();

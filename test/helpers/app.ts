@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import type { Config } from '../../src/config.js';
-import type { AppContext } from '../../src/context.js';
-import { openStorage } from '../../src/runtime.js';
+import { createServices, openStorage } from '../../src/composition.js';
+import type { Services } from '../../src/composition.js';
 import { buildApp } from '../../src/server/app.js';
+import { createLoggers } from '../../src/server/logging.js';
 import type { GatehouseApp } from '../../src/server/app.js';
 import type { Storage } from '../../src/storage/database.js';
 import { createTestDatabase } from './database.js';
@@ -32,7 +33,7 @@ export function fakeClock(start = Date.now()): FakeClock {
 
 export interface TestServer {
   app: GatehouseApp;
-  ctx: AppContext;
+  services: Services;
   config: Readonly<Config>;
   storage: Storage;
   url: string;
@@ -64,14 +65,16 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     await database.drop();
     throw error;
   }
-  const app = await buildApp(config, { storage, ...(options.clock ? { clock: options.clock } : {}) });
+  const loggers = createLoggers(config);
+  const services = createServices(config, { storage, log: loggers.log, ...(options.clock ? { clock: options.clock } : {}) });
+  const app = await buildApp(config, services, { loggers });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `http://127.0.0.1:${port}`;
   return {
     app,
-    ctx: app.ctx,
+    services,
     config,
     storage,
     url,

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { signUp } from '../../src/accounts/accounts.service.js';
 import { GOOD_PASSWORD, signUpClient, startTestServer, uniqueName } from '../helpers/app.js';
 import type { TestServer } from '../helpers/app.js';
 import type { TestClient } from '../helpers/http.js';
@@ -27,7 +26,7 @@ const NO_META = { ip: null, userAgent: null };
 
 /** An admin made the way the CLI makes one, then logged in through the API. */
 async function adminClient(server: TestServer, username = uniqueName('admin')): Promise<{ client: TestClient; id: number }> {
-  const user = await signUp(server.ctx, { username, password: GOOD_PASSWORD }, NO_META, 'admin');
+  const user = await server.services.accounts.signUp({ username, password: GOOD_PASSWORD }, NO_META, 'admin');
   const client = server.client();
   const res = await client.post('/login', { username, password: GOOD_PASSWORD });
   assert.equal(res.status, 200);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { signUp } from '../../src/accounts/accounts.service.js';
 import { fakeClock, GOOD_PASSWORD, signUpClient, startTestServer, uniqueName } from '../helpers/app.js';
 import type { TestServer } from '../helpers/app.js';
 import type { TestClient } from '../helpers/http.js';
@@ -41,7 +40,7 @@ describe('audit log', () => {
   before(async () => {
     server = await startTestServer({}, { clock });
     const username = uniqueName('auditor');
-    adminId = (await signUp(server.ctx, { username, password: GOOD_PASSWORD }, { ip: null, userAgent: null }, 'admin')).id;
+    adminId = (await server.services.accounts.signUp({ username, password: GOOD_PASSWORD }, { ip: null, userAgent: null }, 'admin')).id;
     admin = server.client();
     assert.equal((await admin.post('/login', { username, password: GOOD_PASSWORD })).status, 200);
   });

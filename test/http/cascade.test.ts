@@ -29,7 +29,7 @@ describe('cascading deletes', () => {
 
   async function count(table: 'bucketlists' | 'items', column: 'owner_id' | 'bucketlist_id' | 'id', values: number[]): Promise<number> {
     if (values.length === 0) return 0;
-    const row = await server.ctx.db
+    const row = await server.services.db
       .selectFrom(table)
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where(column, 'in', values)
@@ -38,7 +38,7 @@ describe('cascading deletes', () => {
   }
 
   async function orphanItems(): Promise<number> {
-    const row = await server.ctx.db
+    const row = await server.services.db
       .selectFrom('items')
       .leftJoin('bucketlists', 'bucketlists.id', 'items.bucketlist_id')
       .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -48,7 +48,7 @@ describe('cascading deletes', () => {
   }
 
   async function orphanBucketlists(): Promise<number> {
-    const row = await server.ctx.db
+    const row = await server.services.db
       .selectFrom('bucketlists')
       .leftJoin('users', 'users.id', 'bucketlists.owner_id')
       .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -87,7 +87,7 @@ describe('cascading deletes', () => {
     assert.equal((await relogin.post('/login', { username: user.username, password: GOOD_PASSWORD })).status, 200);
 
     // There is no delete-user route yet: delete the row the way an operator (or a future route) would.
-    await server.ctx.db.deleteFrom('users').where('id', '=', user.id).execute();
+    await server.services.db.deleteFrom('users').where('id', '=', user.id).execute();
 
     assert.equal(await count('bucketlists', 'owner_id', [user.id]), 0, 'no bucketlists left');
     assert.equal(await count('items', 'id', [...first.itemIds, ...second.itemIds]), 0, 'no items left');
@@ -96,7 +96,7 @@ describe('cascading deletes', () => {
     assert.equal(await count('items', 'id', theirs.itemIds), 2, "another user's data is untouched");
     assert.equal((await relogin.get('/api/me')).status, 401, 'their session is gone');
 
-    const audit = await server.ctx.db.selectFrom('audit_events').select(['event', 'user_id', 'username']).where('user_id', '=', user.id).orderBy('id').execute();
+    const audit = await server.services.db.selectFrom('audit_events').select(['event', 'user_id', 'username']).where('user_id', '=', user.id).orderBy('id').execute();
     assert.deepEqual(
       audit.map((row) => [row.event, Number(row.user_id), row.username]),
       [

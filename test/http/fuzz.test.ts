@@ -26,7 +26,6 @@ import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { sql } from 'kysely';
-import { setPassword, updateAccount } from '../../src/accounts/accounts.service.js';
 import { findUserById } from '../../src/accounts/accounts.repo.js';
 import { GOOD_PASSWORD, startTestServer, uniqueName } from '../helpers/app.js';
 import type { TestServer } from '../helpers/app.js';
@@ -679,7 +678,7 @@ class Fuzzer {
   }
 
   async fingerprint(): Promise<string> {
-    const db = this.server.ctx.db;
+    const db = this.server.services.db;
     const hash = createHash('sha256');
     // Everything but the audit log (refusals are audited on purpose) and a session's last-seen times.
     for (const table of ['users', 'password_credentials', 'sessions', 'refresh_families', 'refresh_tokens', 'signing_keys', 'bucketlists', 'items']) {
@@ -715,18 +714,18 @@ class Fuzzer {
 
   /** After a request that succeeded and may have changed state, put both principals back as they were. */
   async restore(): Promise<void> {
-    const { ctx } = this.server;
+    const { services } = this.server;
     for (const p of [this.principals.A, this.principals.U]) {
-      if (!(await findUserById(ctx.db, p.id))) {
+      if (!(await findUserById(services.db, p.id))) {
         const fresh = await createPrincipal(this.server, p.who);
         Object.assign(p, fresh);
       }
-      await updateAccount(ctx, p.id, { role: p.who === 'A' ? 'admin' : 'user', disabled: false }, { id: null });
+      await services.accounts.updateAccount(p.id, { role: p.who === 'A' ? 'admin' : 'user', disabled: false }, { id: null });
     }
     for (const p of [this.principals.A, this.principals.U]) {
-      const session = await ctx.sessions.validate(p.session);
-      const access = await ctx.tokens.verifyAccessToken(p.access);
-      if (!session || !access || session.user.role !== (p.who === 'A' ? 'admin' : 'user')) Object.assign(p, await logIn(this.server, p));
+      const session = await services.sessions.validate(p.session);
+      const access = await services.tokens.verifyAccessToken(p.access);
+      if (!session || 'refused' in access || session.user.role !== (p.who === 'A' ? 'admin' : 'user')) Object.assign(p, await logIn(this.server, p));
       else Object.assign(p, await issueTokens(this.server, p));
       if (this.withBucketlists) Object.assign(p, await ensureResources(this.server, p));
     }
@@ -871,7 +870,7 @@ async function logIn(server: TestServer, p: Pick<Principal, 'id' | 'username'>):
   let res = await call(server, 'POST', '/login', { username: p.username, password: GOOD_PASSWORD });
   if (res.status === 401) {
     // The fuzzer changed the password through a password route: set it back.
-    await setPassword(server.ctx, p.id, GOOD_PASSWORD, null);
+    await server.services.accounts.setPassword(p.id, GOOD_PASSWORD, { id: null });
     res = await call(server, 'POST', '/login', { username: p.username, password: GOOD_PASSWORD });
   }
   assert.equal(res.status, 200, `login for ${p.username}: ${JSON.stringify(res.json)}`);
@@ -883,14 +882,14 @@ async function createPrincipal(server: TestServer, who: Who): Promise<Principal>
   const res = await call(server, 'POST', '/signup', { username, password: GOOD_PASSWORD });
   assert.equal(res.status, 201, JSON.stringify(res.json));
   const id = Number(res.json.id);
-  if (who === 'A') await updateAccount(server.ctx, id, { role: 'admin' }, { id: null });
+  if (who === 'A') await server.services.accounts.updateAccount(id, { role: 'admin' }, { id: null });
   const base = { who, id, username, list: null, item: null };
   return { ...base, ...(await logIn(server, base)) };
 }
 
 /** One bucketlist with one item per principal, recreated when the fuzzer deleted them. */
 async function ensureResources(server: TestServer, p: Principal): Promise<Pick<Principal, 'list' | 'item'>> {
-  const db = server.ctx.db;
+  const db = server.services.db;
   const auth = { authorization: `Bearer ${p.access}` };
   let list = p.list;
   if (list === null || !(await db.selectFrom('bucketlists').select('id').where('id', '=', list).where('owner_id', '=', p.id).executeTakeFirst())) {

@@ -44,7 +44,7 @@ describe('the hash queue is shared fairly between client addresses', () => {
   /** Resolves once the hasher's queue is full, checked on every turn of the event loop. */
   async function queueFull(): Promise<void> {
     const deadline = Date.now() + 10_000;
-    while (server.ctx.hasher.queueDepth < HASH_QUEUE_MAX) {
+    while (server.services.hasher.queueDepth < HASH_QUEUE_MAX) {
       assert.ok(Date.now() < deadline, 'the flood never filled the queue');
       await new Promise((resolve) => setImmediate(resolve));
     }

@@ -8,7 +8,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setPassword, signUp } from '../../src/accounts/accounts.service.js';
 import type { PasswordHasher } from '../../src/accounts/password.js';
 import { GOOD_PASSWORD, signUpClient, startTestServer, uniqueName } from '../helpers/app.js';
 import type { TestServer } from '../helpers/app.js';
@@ -86,11 +85,11 @@ describe('a login in flight never outlives a password change or a disable', () =
 
   it('held logins: a password set while they wait stores none of their sessions or token logins', async () => {
     const { user } = await signUpClient(server);
-    const hold = holdComparisons(server.ctx.hasher);
+    const hold = holdComparisons(server.services.hasher);
     try {
       const logins = Array.from({ length: 8 }, (_, i) => logIn(server, user.username, i % 2 === 0 ? 'session' : 'token'));
       await hold.waitFor(8);
-      await setPassword(server.ctx, user.id, NEW_PASSWORD, null);
+      await server.services.accounts.setPassword(user.id, NEW_PASSWORD, { id: null });
       hold.release();
       const results = await Promise.all(logins);
       assert.deepEqual(
@@ -105,12 +104,12 @@ describe('a login in flight never outlives a password change or a disable', () =
   });
 
   it('held logins: disable and re-enable while they wait, and none of them comes back', async () => {
-    const admin = await signUp(server.ctx, { username: uniqueName('admin'), password: GOOD_PASSWORD }, NO_META, 'admin');
+    const admin = await server.services.accounts.signUp({ username: uniqueName('admin'), password: GOOD_PASSWORD }, NO_META, 'admin');
     const adminClient = server.client();
     assert.equal((await adminClient.post('/login', { username: admin.username, password: GOOD_PASSWORD })).status, 200);
     const { user } = await signUpClient(server);
 
-    const hold = holdComparisons(server.ctx.hasher);
+    const hold = holdComparisons(server.services.hasher);
     let results: Array<{ status: number; credential: Credential | null }>;
     try {
       const logins = Array.from({ length: 8 }, (_, i) => logIn(server, user.username, i % 2 === 0 ? 'session' : 'token'));
@@ -140,7 +139,7 @@ describe('a login in flight never outlives a password change or a disable', () =
       // Early logins queue for the one hash thread, the password change queues behind some of them,
       // and late logins read the old hash before the change commits but are checked after it.
       const early = Array.from({ length: 6 }, (_, i) => logIn(burst, user.username, i % 2 === 0 ? 'session' : 'token'));
-      const change = setPassword(burst.ctx, user.id, NEW_PASSWORD, null);
+      const change = burst.services.accounts.setPassword(user.id, NEW_PASSWORD, { id: null });
       const late = Array.from({ length: 8 }, (_, i) => logIn(burst, user.username, i % 2 === 0 ? 'session' : 'token'));
       const results = await Promise.all([...early, ...late]);
       await change;
@@ -165,14 +164,14 @@ describe('the last active admin', () => {
     for (let round = 0; round < 20; round += 1) {
       const made = [];
       for (const name of [uniqueName('adm_a'), uniqueName('adm_b')]) {
-        const admin = await signUp(server.ctx, { username: name, password: GOOD_PASSWORD }, NO_META, 'admin');
+        const admin = await server.services.accounts.signUp({ username: name, password: GOOD_PASSWORD }, NO_META, 'admin');
         const client = server.client();
         assert.equal((await client.post('/login', { username: name, password: GOOD_PASSWORD })).status, 200);
         made.push({ id: admin.id, client });
       }
       // Leave exactly these two as the active admins.
-      const others = await server.ctx.db.selectFrom('users').select('id').where('role', '=', 'admin').where('id', 'not in', [made[0]!.id, made[1]!.id]).execute();
-      for (const other of others) await server.ctx.db.updateTable('users').set({ role: 'user' }).where('id', '=', other.id).execute();
+      const others = await server.services.db.selectFrom('users').select('id').where('role', '=', 'admin').where('id', 'not in', [made[0]!.id, made[1]!.id]).execute();
+      for (const other of others) await server.services.db.updateTable('users').set({ role: 'user' }).where('id', '=', other.id).execute();
 
       const [a, b] = made as [(typeof made)[0], (typeof made)[0]];
       const answers = await Promise.all([
@@ -185,7 +184,7 @@ describe('the last active admin', () => {
       const loser = answers.find((r) => r.status !== 200);
       assert.equal(winners.length, 1, `round ${round}: ${answers.map((r) => r.text).join(' | ')}`);
       assert.ok(['403 forbidden', '409 last_admin'].includes(`${loser?.status} ${loser?.body.error?.code}`), `round ${round}: ${loser?.text}`);
-      const admins = await server.ctx.db.selectFrom('users').select('id').where('role', '=', 'admin').where('disabled_at', 'is', null).execute();
+      const admins = await server.services.db.selectFrom('users').select('id').where('role', '=', 'admin').where('disabled_at', 'is', null).execute();
       assert.equal(admins.length, 1, `round ${round}: active admins left`);
     }
   });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcrypt';
-import { updateAccount } from '../../src/accounts/accounts.service.js';
 import { assertError, assertFields } from '../helpers/assert-error.js';
 import { fakeClock, GOOD_PASSWORD, signUpClient, startTestServer, TEST_OUTPUT, uniqueName } from '../helpers/app.js';
 import type { TestServer } from '../helpers/app.js';
@@ -18,7 +17,7 @@ function cookie(res: TestResponse, name: string): ParsedCookie {
 }
 
 async function storedHash(server: TestServer, userId: number): Promise<string> {
-  const row = await server.ctx.db.selectFrom('password_credentials').select('password_hash').where('user_id', '=', userId).executeTakeFirstOrThrow();
+  const row = await server.services.db.selectFrom('password_credentials').select('password_hash').where('user_id', '=', userId).executeTakeFirstOrThrow();
   return row.password_hash;
 }
 
@@ -44,7 +43,7 @@ describe('POST /login', () => {
   it('gives one 401 body for an unknown user, a wrong password and a disabled user', async () => {
     const { user } = await signUpClient(server);
     const disabled = await signUpClient(server);
-    await updateAccount(server.ctx, disabled.user.id, { disabled: true }, { id: null });
+    await server.services.accounts.updateAccount(disabled.user.id, { disabled: true }, { id: null });
 
     const wrong = await server.client().post('/login', { username: user.username, password: 'not the password at all' });
     const unknown = await server.client().post('/login', { username: uniqueName('ghost'), password: 'not the password at all' });
@@ -61,7 +60,7 @@ describe('POST /login', () => {
   it('a disabled user loses the sessions they already had', async () => {
     const { client, user } = await signUpClient(server);
     assert.equal((await client.get('/api/me')).status, 200);
-    await updateAccount(server.ctx, user.id, { disabled: true }, { id: null });
+    await server.services.accounts.updateAccount(user.id, { disabled: true }, { id: null });
     assertError(await client.get('/api/me'), 401, 'unauthenticated');
     assert.equal((await client.get('/check_session')).status, 204);
   });
@@ -184,7 +183,7 @@ describe('session cookies', () => {
     const token = client.cookie(SESSION) ?? '';
     assert.ok(Buffer.from(token, 'base64url').length >= 16);
     assert.ok(!token.includes(user.username));
-    const rows = await server.ctx.db.selectFrom('sessions').selectAll().where('user_id', '=', user.id).execute();
+    const rows = await server.services.db.selectFrom('sessions').selectAll().where('user_id', '=', user.id).execute();
     assert.equal(rows.length, 1);
     assert.ok(!JSON.stringify(rows).includes(token), 'the cookie value is not in the database');
     assert.ok(!JSON.stringify(rows).includes(client.csrf ?? '-'), 'nor the CSRF token');
@@ -235,7 +234,7 @@ describe('session lifetime (injectable clock)', () => {
   after(async () => server.close());
 
   async function lastSeen(userId: number): Promise<string> {
-    const row = await server.ctx.db.selectFrom('sessions').select('last_seen_at').where('user_id', '=', userId).executeTakeFirstOrThrow();
+    const row = await server.services.db.selectFrom('sessions').select('last_seen_at').where('user_id', '=', userId).executeTakeFirstOrThrow();
     return new Date(row.last_seen_at).toISOString();
   }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
-import { startServer } from '../../src/runtime.js';
+import { startServer } from '../../src/server/start.js';
 import type { GatehouseApp } from '../../src/server/app.js';
 import { fakeClock, GOOD_PASSWORD, signUpClient, startTestServer, TEST_OUTPUT, uniqueName } from '../helpers/app.js';
 import type { FakeClock, TestServer } from '../helpers/app.js';

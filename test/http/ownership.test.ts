@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { signUp } from '../../src/accounts/accounts.service.js';
 import { GOOD_PASSWORD, signUpClient, startTestServer, uniqueName } from '../helpers/app.js';
 import type { TestServer } from '../helpers/app.js';
 import type { TestClient, TestResponse } from '../helpers/http.js';
@@ -102,7 +101,7 @@ describe('ownership: nobody sees or touches another user’s bucketlists', () =>
 
   it('holds for bearer tokens and for admins too', async () => {
     const adminName = uniqueName('admin');
-    await signUp(server.ctx, { username: adminName, password: GOOD_PASSWORD }, { ip: null, userAgent: null }, 'admin');
+    await server.services.accounts.signUp({ username: adminName, password: GOOD_PASSWORD }, { ip: null, userAgent: null }, 'admin');
     const tokens = await server.client().post<{ access_token: string }>('/api/token', { username: adminName, password: GOOD_PASSWORD });
     const headers = { authorization: `Bearer ${tokens.body.access_token}` };
     const before = await aliceSnapshot();

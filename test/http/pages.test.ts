@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
-import { openStorage } from '../../src/runtime.js';
+import { createServices, openStorage } from '../../src/composition.js';
+import { createLoggers } from '../../src/server/logging.js';
 import { buildApp } from '../../src/server/app.js';
 import type { GatehouseApp } from '../../src/server/app.js';
 import type { Storage } from '../../src/storage/database.js';
@@ -40,7 +41,7 @@ async function startPageServer(webDistDir: string): Promise<PageServer> {
   const database = await createTestDatabase(process.env.TEST_DATABASE_URL, TEST_OUTPUT);
   const config = loadConfig({ NODE_ENV: 'test', BCRYPT_COST: '4', DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'silent' });
   const storage: Storage = await openStorage(config);
-  const app = await buildApp(config, { storage, webDistDir });
+  const app = await buildApp(config, createServices(config, { storage, log: createLoggers(config).log }), { webDistDir });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setPassword } from '../../src/accounts/accounts.service.js';
 import { GOOD_PASSWORD, signUpClient, startTestServer, uniqueName } from '../helpers/app.js';
 import type { TestServer } from '../helpers/app.js';
 
@@ -184,7 +183,7 @@ describe('browser sessions', () => {
     const { client, user } = await signUpClient(server);
     const second = server.client();
     await second.post('/login', { username: user.username, password: GOOD_PASSWORD });
-    await setPassword(server.ctx, user.id, 'a brand new passphrase', null);
+    await server.services.accounts.setPassword(user.id, 'a brand new passphrase', { id: null });
     assert.equal((await client.get('/api/me')).status, 401);
     assert.equal((await second.get('/api/me')).status, 401);
     assert.equal((await server.client().post('/login', { username: user.username, password: GOOD_PASSWORD })).status, 401);

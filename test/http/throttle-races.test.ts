@@ -45,7 +45,7 @@ async function until(condition: () => Promise<boolean>): Promise<void> {
 }
 
 async function auditCount(server: TestServer, userId: number, event: string): Promise<number> {
-  const rows = await server.ctx.db.selectFrom('audit_events').select('event').where('user_id', '=', userId).where('event', '=', event).execute();
+  const rows = await server.services.db.selectFrom('audit_events').select('event').where('user_id', '=', userId).where('event', '=', event).execute();
   return rows.length;
 }
 
@@ -63,7 +63,7 @@ describe('concurrent guesses: at most LOGIN_FAILURES_PER_ACCOUNT are evaluated (
       const wrong = Array.from({ length: 49 }, (_, i) => guess(`${WRONG} ${i}`));
       // The right password goes in once every wrong guess has taken its place in the count
       // (refused ones are counted too) or the block is set, so which came first is not left to chance.
-      const store = server.ctx.limitStore;
+      const store = server.services.limitStore;
       await until(
         async () =>
           ((await store.get(`login:attempts:name:${user.username}`))?.count ?? 0) >= 49 || (await store.get(`login:block:name:${user.username}`)) !== null,
@@ -142,11 +142,11 @@ describe('spraying per-address keys does not unblock an account (fault 4)', () =
       const res = await server.client().post('/api/token/refresh', { refresh_token: `junk-${i}` }, from(`10.9.${i >> 8}.${i & 255}`));
       assert.equal(res.status, 401, `spray ${i}`);
     }
-    assert.ok((server.ctx.limitStore as MemoryLimitStore).size('address') <= MAX_KEYS, 'per-address counters stay within their budget');
+    assert.ok((server.services.limitStore as MemoryLimitStore).size('address') <= MAX_KEYS, 'per-address counters stay within their budget');
 
     assertThrottled(await server.client().post('/api/token', { username: user.username, password: WRONG }, from('198.51.100.8')), 'after the spray, wrong password');
     assertThrottled(await server.client().post('/login', { username: user.username, password: GOOD_PASSWORD }, from('198.51.100.9')), 'after the spray, right password');
-    assert.equal((await server.ctx.limitStore.get(`login:strikes:name:${user.username}`))?.count, 1, 'the strike is kept too, so the next block doubles');
+    assert.equal((await server.services.limitStore.get(`login:strikes:name:${user.username}`))?.count, 1, 'the strike is kept too, so the next block doubles');
   });
 });
 

@@ -6,8 +6,10 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, generateKeyPair, jwtVerify } from 'jose';
 import type { CryptoKey, JWK, JWTPayload } from 'jose';
-import { setPassword, updateAccount } from '../../src/accounts/accounts.service.js';
+import { createServices } from '../../src/composition.js';
+import type { Services } from '../../src/composition.js';
 import { buildApp } from '../../src/server/app.js';
+import { createLoggers } from '../../src/server/logging.js';
 import type { GatehouseApp } from '../../src/server/app.js';
 import { principal } from '../../src/server/plugins/auth.js';
 import { KeyVault, PUBLISH_BEFORE_SIGNING_SECONDS, rotateSigningKey } from '../../src/tokens/keys.js';
@@ -98,12 +100,13 @@ async function jwks(server: { url: string }): Promise<TestResponse<{ keys: JWK[]
 }
 
 /** A second Gatehouse instance on the same database: shared keys and rows, its own caches and no shared bus (no Redis). */
-async function secondInstance(server: TestServer, clock: () => number, extend?: (app: GatehouseApp) => void): Promise<{ app: GatehouseApp; url: string }> {
-  const app = await buildApp(server.config, { storage: server.storage, clock });
+async function secondInstance(server: TestServer, clock: () => number, extend?: (app: GatehouseApp) => void): Promise<{ app: GatehouseApp; services: Services; url: string }> {
+  const services = createServices(server.config, { storage: server.storage, clock, log: createLoggers(server.config).log });
+  const app = await buildApp(server.config, services);
   extend?.(app);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
-  return { app, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` };
+  return { app, services, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` };
 }
 
 describe('tokens for external clients', () => {
@@ -158,7 +161,7 @@ describe('tokens for external clients', () => {
   it('stores refresh tokens only as SHA-256 hashes', async () => {
     const user = await newUser(server);
     const pair = await tokensFor(server, user.username);
-    const rows = await server.ctx.db.selectFrom('refresh_tokens').selectAll().execute();
+    const rows = await server.services.db.selectFrom('refresh_tokens').selectAll().execute();
     const hash = createHash('sha256').update(pair.refresh_token).digest('hex');
     assert.ok(rows.some((row) => row.token_hash === hash));
     assert.ok(!JSON.stringify(rows).includes(pair.refresh_token));
@@ -226,7 +229,7 @@ describe('tokens for external clients', () => {
     for (const res of results) assert.equal((await me(server, res.body.access_token)).status, 200);
     const next = await Promise.all(results.map((res) => refresh(server, res.body.refresh_token)));
     for (const res of next) assert.equal(res.status, 200, `every refresh token handed out works: ${res.text}`);
-    const family = await server.ctx.db.selectFrom('refresh_families').select('revoked_at').where('id', '=', sid).executeTakeFirstOrThrow();
+    const family = await server.services.db.selectFrom('refresh_families').select('revoked_at').where('id', '=', sid).executeTakeFirstOrThrow();
     assert.equal(family.revoked_at, null);
     assert.equal((await me(server, next[19]!.body.access_token)).status, 200);
   });
@@ -333,7 +336,7 @@ describe('tokens for external clients', () => {
     const user = await newUser(server);
     const pair = await tokensFor(server, user.username);
     const claims = claimsOf(pair.access_token);
-    const key = await server.ctx.tokens.keys.signingKey();
+    const key = await server.services.tokens.keys.signingKey();
     const header = { alg: key.alg, kid: key.kid };
     assert.equal((await me(server, await sign(claims, key.privateKey, header))).status, 200, 'control: a re-signed copy is accepted');
     assertInvalidToken(await me(server, await sign({ ...claims, iss: 'http://evil.example' }, key.privateKey, header)), 'wrong iss');
@@ -358,11 +361,11 @@ describe('tokens for external clients', () => {
     const user = await newUser(server);
     const pair = await tokensFor(server, user.username);
     assert.equal((await me(server, pair.access_token)).status, 200);
-    await updateAccount(server.ctx, user.id, { disabled: true }, { id: null });
+    await server.services.accounts.updateAccount(user.id, { disabled: true }, { id: null });
     assertInvalidToken(await me(server, pair.access_token), 'disabled, same instance, no clock change');
     assertInvalidToken(await refresh(server, pair.refresh_token), 'refresh after disable');
     assert.equal((await login(server, user.username)).status, 401);
-    await updateAccount(server.ctx, user.id, { disabled: false }, { id: null });
+    await server.services.accounts.updateAccount(user.id, { disabled: false }, { id: null });
     assertInvalidToken(await me(server, pair.access_token), 're-enabling does not revive old tokens');
     assert.equal((await me(server, (await tokensFor(server, user.username)).access_token)).status, 200);
   });
@@ -371,9 +374,9 @@ describe('tokens for external clients', () => {
     const user = await newUser(server);
     const pair = await tokensFor(server, user.username);
     assert.equal((await me(server, pair.access_token)).body.role, 'user');
-    await updateAccount(server.ctx, user.id, { role: 'admin' }, { id: null });
+    await server.services.accounts.updateAccount(user.id, { role: 'admin' }, { id: null });
     assert.equal((await me(server, pair.access_token)).body.role, 'admin', 'promotion shows at once');
-    await setPassword(server.ctx, user.id, `${GOOD_PASSWORD} again`, null);
+    await server.services.accounts.setPassword(user.id, `${GOOD_PASSWORD} again`, { id: null });
     assertInvalidToken(await me(server, pair.access_token), 'after a password change');
     assertInvalidToken(await refresh(server, pair.refresh_token), 'refresh after a password change');
   });
@@ -394,7 +397,7 @@ describe('tokens for external clients', () => {
   it('the same 401 for an unknown user, a wrong password and a disabled user', async () => {
     const user = await newUser(server);
     const disabled = await newUser(server);
-    await updateAccount(server.ctx, disabled.id, { disabled: true }, { id: null });
+    await server.services.accounts.updateAccount(disabled.id, { disabled: true }, { id: null });
     const unknown = await login(server, uniqueName('ghost'));
     const wrong = await login(server, user.username, 'not the password at all');
     const off = await login(server, disabled.username);
@@ -522,7 +525,7 @@ describe('signing key rotation', () => {
   it('`gatehouse keys rotate`: old tokens verify, new ones carry the new kid, then the old key retires', async () => {
     const user = await newUser(server);
     const before = await tokensFor(server, user.username);
-    const oldKey = await server.ctx.tokens.keys.signingKey();
+    const oldKey = await server.services.tokens.keys.signingKey();
     const oldKid = oldKey.kid;
     assert.equal(decodeProtectedHeader(before.access_token).kid, oldKid);
 
@@ -532,11 +535,11 @@ describe('signing key rotation', () => {
     });
     const newKid = /new signing key (\S+);/.exec(cli.stdout)?.[1];
     assert.ok(newKid && newKid !== oldKid, cli.stdout);
-    const oldRow = await server.ctx.db.selectFrom('signing_keys').selectAll().where('kid', '=', oldKid).executeTakeFirstOrThrow();
+    const oldRow = await server.services.db.selectFrom('signing_keys').selectAll().where('kid', '=', oldKid).executeTakeFirstOrThrow();
     assert.ok(oldRow.superseded_at && oldRow.retire_at);
     assert.equal(Date.parse(oldRow.retire_at) - Date.parse(oldRow.superseded_at), (900 + 60) * 1000, 'old keys verify for ACCESS_TOKEN_TTL + 60 s');
 
-    const newRow = await server.ctx.db.selectFrom('signing_keys').selectAll().where('kid', '=', newKid).executeTakeFirstOrThrow();
+    const newRow = await server.services.db.selectFrom('signing_keys').selectAll().where('kid', '=', newKid).executeTakeFirstOrThrow();
     assert.ok(newRow.activates_at);
     assert.equal(newRow.activates_at, oldRow.superseded_at, 'the old key signs until the new one starts');
     assert.equal(Date.parse(newRow.activates_at) - Date.parse(newRow.created_at), PUBLISH_BEFORE_SIGNING_SECONDS * 1000, 'published first, signing later');
@@ -608,7 +611,7 @@ describe('ACCESS_TOKEN_AUDIENCE', () => {
     const claims = claimsOf(pair.access_token);
     assert.equal(claims.aud, 'orders-api');
     assert.equal((await me(server, pair.access_token)).status, 200);
-    const key = await server.ctx.tokens.keys.signingKey();
+    const key = await server.services.tokens.keys.signingKey();
     const header = { alg: key.alg, kid: key.kid };
     assertInvalidToken(await me(server, await sign({ ...claims, aud: 'billing-api' }, key.privateKey, header)), 'wrong aud');
     const { aud: _aud, ...withoutAud } = claims;
@@ -618,7 +621,7 @@ describe('ACCESS_TOKEN_AUDIENCE', () => {
 
 describe('revocation reaches cached token state within 1 s on every instance', () => {
   let server: TestServer;
-  let other: { app: GatehouseApp; url: string };
+  let other: { app: GatehouseApp; services: Services; url: string };
   let clock: FakeClock;
   before(async () => {
     clock = fakeClock();
@@ -641,7 +644,7 @@ describe('revocation reaches cached token state within 1 s on every instance', (
     const user = await newUser(server);
     const pair = await tokensFor(server, user.username);
     assert.equal((await me(server, pair.access_token)).status, 200, 'cached here');
-    await updateAccount(other.app.ctx, user.id, { disabled: true }, { id: null });
+    await other.services.accounts.updateAccount(user.id, { disabled: true }, { id: null });
     assertInvalidToken(await me(other, pair.access_token), 'on the instance that disabled, at once');
     clock.advance(1000);
     assertInvalidToken(await me(server, pair.access_token), 'here, after 1 s');
@@ -660,7 +663,7 @@ describe('revocation reaches cached token state within 1 s on every instance', (
     const user = await newUser(server);
     const pair = await tokensFor(server, user.username);
     assert.equal((await me(server, pair.access_token)).status, 200);
-    await setPassword(other.app.ctx, user.id, `${GOOD_PASSWORD} v2`, null);
+    await other.services.accounts.setPassword(user.id, `${GOOD_PASSWORD} v2`, { id: null });
     clock.advance(1000);
     assertInvalidToken(await me(server, pair.access_token), 'password changed elsewhere');
   });
@@ -670,7 +673,7 @@ describe('revocation reaches cached token state within 1 s on every instance', (
     const pair = await tokensFor(server, user.username);
     assert.equal((await me(server, pair.access_token)).status, 200);
     const { sid } = claimsOf(pair.access_token);
-    await server.ctx.db.updateTable('refresh_families').set({ revoked_at: new Date(clock()).toISOString(), revoked_reason: 'test' }).where('id', '=', sid).execute();
+    await server.services.db.updateTable('refresh_families').set({ revoked_at: new Date(clock()).toISOString(), revoked_reason: 'test' }).where('id', '=', sid).execute();
     clock.advance(1000);
     assertInvalidToken(await me(server, pair.access_token), 'family revoked in the database');
   });
@@ -682,10 +685,10 @@ describe('revocation reaches cached token state within 1 s on every instance', (
       now: clock(),
       verifyOldKeysForSeconds: 960,
     });
-    await other.app.ctx.tokens.keys.reload();
+    await other.services.tokens.keys.reload();
     const pair = await tokensFor(other, user.username);
     const newKid = decodeProtectedHeader(pair.access_token).kid;
-    assert.notEqual(newKid, (await server.ctx.tokens.keys.signingKey()).kid, 'this instance has not reloaded yet');
+    assert.notEqual(newKid, (await server.services.tokens.keys.signingKey()).kid, 'this instance has not reloaded yet');
     assert.equal((await me(server, pair.access_token)).status, 200, 'an unknown kid makes this instance reload');
   });
 });
@@ -710,9 +713,9 @@ describe('housekeeping of refresh tokens', () => {
     clock.advance(24 * 3600 * 1000 + 1000);
     assertInvalidToken(await refresh(server, expiring.refresh_token), 'the first login is past REFRESH_TOKEN_TTL');
 
-    const removed = await server.ctx.tokens.deleteExpired();
+    const removed = await server.services.tokens.deleteExpired();
     assert.deepEqual(removed, { families: 2, tokens: 3 });
-    const families = await server.ctx.db.selectFrom('refresh_families').select('id').execute();
+    const families = await server.services.db.selectFrom('refresh_families').select('id').execute();
     assert.deepEqual(families.map((f) => f.id), [claimsOf(live.access_token).sid]);
     assert.equal((await refresh(server, liveNext.refresh_token)).status, 200, 'the living login is untouched');
     assertInvalidToken(await refresh(server, live.refresh_token), 'a pruned spent token is refused as unknown');

@@ -98,8 +98,8 @@ describe('gatehouse/verify against a running server', () => {
     const quick = createVerifier({ ...options, cooldownMs: 0 });
     const before = await tokens();
     await quick.verify(before.access_token);
-    await rotateSigningKey(server.ctx.db, new KeyVault(server.config.keyEncryptionSecret), { alg: 'EdDSA', now: clock(), verifyOldKeysForSeconds: 960 });
-    await server.ctx.tokens.keys.reload();
+    await rotateSigningKey(server.services.db, new KeyVault(server.config.keyEncryptionSecret), { alg: 'EdDSA', now: clock(), verifyOldKeysForSeconds: 960 });
+    await server.services.tokens.keys.reload();
     const after = await tokens();
     assert.notEqual(decodeProtectedHeader(after.access_token).kid, decodeProtectedHeader(before.access_token).kid);
     assert.equal((await quick.verify(after.access_token)).sub, String(user.id));

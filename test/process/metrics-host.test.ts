@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
-import { startServer } from '../../src/runtime.js';
+import { startServer } from '../../src/server/start.js';
 import type { GatehouseApp } from '../../src/server/app.js';
 import { TEST_OUTPUT } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';

@@ -351,24 +351,24 @@ describe('the gatehouse CLI', () => {
     try {
       const env = serverEnv({ DATABASE_URL: database });
       const jwksKids = async () => {
-        await server.ctx.tokens.keys.reload();
+        await server.services.tokens.keys.reload();
         return ((await server.client().get<{ keys: Array<{ kid: string }> }>('/.well-known/jwks.json')).body.keys ?? []).map((k) => k.kid);
       };
-      const first = (await server.ctx.tokens.keys.signingKey()).kid;
+      const first = (await server.services.tokens.keys.signingKey()).kid;
       const planned = cli(['keys', 'rotate'], env);
       assert.equal(planned.status, 0, planned.stderr);
       const [, next, signsFrom] = /^new signing key (\S+); published in the JWKS now, it signs from (\S+) \(in 15 min\)/.exec(oneLine(planned.stdout)) ?? [];
       assert.ok(next && signsFrom, planned.stdout);
       assert.ok(Math.abs(Date.parse(signsFrom) - Date.now() - 15 * 60_000) < 60_000);
       assert.ok((await jwksKids()).includes(next), 'published at once');
-      assert.equal((await server.ctx.tokens.keys.signingKey()).kid, first, 'the old key still signs');
+      assert.equal((await server.services.tokens.keys.signingKey()).kid, first, 'the old key still signs');
 
       const urgent = cli(['keys', 'rotate', '--now'], env);
       assert.equal(urgent.status, 0, urgent.stderr);
       const now = /^new signing key (\S+); it signs now;/.exec(oneLine(urgent.stdout))?.[1];
       assert.ok(now, urgent.stdout);
       assert.ok((await jwksKids()).includes(now));
-      assert.equal((await server.ctx.tokens.keys.signingKey()).kid, now);
+      assert.equal((await server.services.tokens.keys.signingKey()).kid, now);
       assert.equal(cli(['keys', 'rotate', '--later'], env).status, 64, 'an unknown option is a usage error');
     } finally {
       await server.close();

@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { updateAccount } from '../../src/accounts/accounts.service.js';
 import { KeyVault, rotateSigningKey } from '../../src/tokens/keys.js';
 import { fakeClock, GOOD_PASSWORD, uniqueName } from '../helpers/app.js';
 import type { FakeClock } from '../helpers/app.js';
@@ -43,7 +42,7 @@ describe('two instances on one PostgreSQL and one Redis', () => {
     clock = fakeClock();
     // Both start at once on the empty database, as instances behind a load balancer do.
     [a, b] = await Promise.all([deploy.start({}, { clock }), deploy.start({}, { clock })]);
-    assert.notEqual(a.ctx, b.ctx);
+    assert.notEqual(a.services, b.services);
   });
   after(async () => deploy.close());
 
@@ -86,7 +85,7 @@ describe('two instances on one PostgreSQL and one Redis', () => {
     assert.equal((await onB.get('/api/me')).status, 200, 'B has checked (and cached) the session');
 
     const told = heard(b, (event) => event.kind === 'user' && event.userId === userId);
-    await updateAccount(a.ctx, userId, { disabled: true }, { id: null });
+    await a.services.accounts.updateAccount(userId, { disabled: true }, { id: null });
     await told;
 
     const token = await b.client().get<{ error: { code: string } }>('/api/me', bearer(tokens.access_token));
@@ -126,8 +125,8 @@ describe('two instances on one PostgreSQL and one Redis', () => {
   });
 
   it('a key rotated on A signs tokens that B verifies, and B publishes the new key', async () => {
-    const kid = await rotateSigningKey(a.ctx.db, new KeyVault(a.config.keyEncryptionSecret), { alg: a.config.jwtAlgorithm, now: clock(), verifyOldKeysForSeconds: 960 });
-    await a.ctx.tokens.keys.reload();
+    const kid = await rotateSigningKey(a.services.db, new KeyVault(a.config.keyEncryptionSecret), { alg: a.config.jwtAlgorithm, now: clock(), verifyOldKeysForSeconds: 960 });
+    await a.services.tokens.keys.reload();
     const { tokens } = await signUpAndLogin(a, b);
     const header = JSON.parse(Buffer.from(tokens.access_token.split('.')[0] ?? '', 'base64url').toString()) as { kid: string };
     assert.equal(header.kid, kid, 'A signs with the new key');

@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.js';
 import type { Config } from '../../src/config.js';
-import type { AppContext } from '../../src/context.js';
-import type { RevocationEvent } from '../../src/events.js';
-import { createApp } from '../../src/runtime.js';
-import type { AppDependencies, GatehouseApp } from '../../src/server/app.js';
+import type { Services } from '../../src/composition.js';
+import type { RevocationEvent } from '../../src/events/bus.js';
+import type { GatehouseApp } from '../../src/server/app.js';
+import { createServer } from '../../src/server/start.js';
+import type { ServerOptions } from '../../src/server/start.js';
 import { TEST_OUTPUT } from '../helpers/app.js';
 import { createTestDatabase, LOCAL_POSTGRES_URL, LOCAL_REDIS_URL } from '../helpers/database.js';
 import type { TestDatabase } from '../helpers/database.js';
@@ -17,7 +18,7 @@ export const REDIS_URL = process.env.TEST_REDIS_URL ?? LOCAL_REDIS_URL;
 /** One Gatehouse instance: its own app, caches, pool and Redis connections, on its own port. */
 export interface Instance {
   app: GatehouseApp;
-  ctx: AppContext;
+  services: Services;
   config: Readonly<Config>;
   url: string;
   client(): TestClient;
@@ -32,7 +33,7 @@ export interface Deployment {
   /** Unique per deployment, so parallel runs never see each other's keys or revocations. */
   redisPrefix: string;
   env: Record<string, string>;
-  start(overrides?: Record<string, string>, options?: { clock?: () => number; deps?: Partial<AppDependencies>; logs?: LogLines }): Promise<Instance>;
+  start(overrides?: Record<string, string>, options?: { clock?: () => number; deps?: Pick<ServerOptions, 'limitStore' | 'bus'>; logs?: LogLines }): Promise<Instance>;
   close(): Promise<void>;
 }
 
@@ -63,21 +64,22 @@ export async function deployment(env: Record<string, string> = {}): Promise<Depl
     async start(overrides = {}, options = {}) {
       const config = loadConfig({ ...base, ...overrides });
       const logs = options.logs;
-      const logger = logs
+      const logStream = logs
         ? {
-            level: 'info',
-            stream: {
-              write(line: string) {
-                logs.push(JSON.parse(line) as { level: number; msg: string });
-              },
+            write(line: string) {
+              logs.push(JSON.parse(line) as { level: number; msg: string });
             },
           }
         : undefined;
-      const { app } = await createApp(config, { ...(options.clock ? { clock: options.clock } : {}), ...(logger ? { logger } : {}), ...options.deps });
+      const { app, services } = await createServer(logs ? { ...config, logLevel: 'info' } : config, {
+        ...(options.clock ? { clock: options.clock } : {}),
+        ...(logStream ? { logStream } : {}),
+        ...options.deps,
+      });
       await app.listen({ port: 0, host: '127.0.0.1' });
       const address = app.server.address();
       const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-      const instance: Instance = { app, ctx: app.ctx, config, url, client: () => new TestClient(url), close: () => app.close() };
+      const instance: Instance = { app, services, config, url, client: () => new TestClient(url), close: () => app.close() };
       instances.push(instance);
       return instance;
     },
@@ -111,7 +113,7 @@ async function deleteRedisKeys(prefix: string): Promise<void> {
 export function heard(instance: Instance, match: (event: RevocationEvent) => boolean, deadlineMs = 10_000): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the revocation never reached the other instance')), deadlineMs);
-    instance.ctx.bus.subscribe((event) => {
+    instance.services.bus.subscribe((event) => {
       if (!match(event)) return;
       clearTimeout(timer);
       resolve();

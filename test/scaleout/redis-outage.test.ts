@@ -1,7 +1,6 @@
 // @requires postgres, redis
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { updateAccount } from '../../src/accounts/accounts.service.js';
 import type { RedisLimitStore } from '../../src/limits/redis-store.js';
 import { fakeClock, GOOD_PASSWORD, uniqueName } from '../helpers/app.js';
 import type { FakeClock } from '../helpers/app.js';
@@ -26,13 +25,13 @@ async function until(what: string, condition: () => Promise<boolean>): Promise<v
 /** Wait until a revocation published on `from` reaches `to` through Redis. */
 async function untilHeard(from: Instance, to: Instance): Promise<void> {
   const heard = new Set<string>();
-  to.ctx.bus.subscribe((event) => {
+  to.services.bus.subscribe((event) => {
     if (event.kind === 'session') heard.add(event.tokenHash);
   });
   let n = 0;
   await until('revocations travel between the instances', async () => {
     const probe = `probe-${process.pid}-${(n += 1)}`;
-    await from.ctx.bus.publish({ kind: 'session', tokenHash: probe });
+    await from.services.bus.publish({ kind: 'session', tokenHash: probe });
     await new Promise((resolve) => setTimeout(resolve, 20));
     return heard.has(probe);
   });
@@ -89,7 +88,7 @@ describe('Redis down: per-instance limits and local revocations, never a 500; th
     assert.equal((await a.client().post('/login', { username, password: 'and again' })).status, 401);
     assert.equal((await a.client().post('/login', { username, password: GOOD_PASSWORD })).status, 429, 'A still throttles on its own');
     assert.equal((await b.client().post('/login', { username, password: GOOD_PASSWORD })).status, 200, 'B counts apart from A');
-    assert.ok((a.ctx.limitStore as RedisLimitStore).degraded);
+    assert.ok((a.services.limitStore as RedisLimitStore).degraded);
     assert.ok(
       logsA.some((line) => line.level === WARN && /Redis unavailable/.test(line.msg)),
       'the fallback is logged as a warning',
@@ -108,7 +107,7 @@ describe('Redis down: per-instance limits and local revocations, never a 500; th
     assert.equal((await b.client().get('/api/me', bearer)).status, 200);
     assert.equal((await onB.get('/api/me')).status, 200);
 
-    await updateAccount(a.ctx, userId, { disabled: true }, { id: null });
+    await a.services.accounts.updateAccount(userId, { disabled: true }, { id: null });
     assert.equal((await a.client().get('/api/me', bearer)).status, 401, 'the instance that disabled knows at once');
     clock.advance(1_000);
     assert.equal((await b.client().get('/api/me', bearer)).status, 401, 'B, told nothing, refuses after 1 s');
@@ -118,12 +117,12 @@ describe('Redis down: per-instance limits and local revocations, never a 500; th
   it('shares counts again once Redis is back, without a restart', async () => {
     await proxy.start();
     await until('A counts in Redis again', async () => {
-      await a.ctx.limitStore.get('probe');
-      return !(a.ctx.limitStore as RedisLimitStore).degraded;
+      await a.services.limitStore.get('probe');
+      return !(a.services.limitStore as RedisLimitStore).degraded;
     });
     await until('B counts in Redis again', async () => {
-      await b.ctx.limitStore.get('probe');
-      return !(b.ctx.limitStore as RedisLimitStore).degraded;
+      await b.services.limitStore.get('probe');
+      return !(b.services.limitStore as RedisLimitStore).degraded;
     });
     assert.ok(logsA.some((line) => /Redis answers again/.test(line.msg)));
     const { username } = await signUp();
@@ -138,7 +137,7 @@ describe('Redis down: per-instance limits and local revocations, never a 500; th
     assert.equal((await onB.get('/api/me')).status, 200, 'B has the session cached');
     // The subscriber reconnects on its own schedule; wait until B hears A again.
     await untilHeard(a, b);
-    await updateAccount(a.ctx, userId, { disabled: true }, { id: null });
+    await a.services.accounts.updateAccount(userId, { disabled: true }, { id: null });
     assert.equal((await onB.get('/api/me')).status, 401, 'with time standing still, only the broadcast can have told B');
   });
 
@@ -151,11 +150,11 @@ describe('Redis down: per-instance limits and local revocations, never a 500; th
       assert.equal(res.status, 401);
     }
     assert.ok(Date.now() - started < NO_HANG_MS, 'a hung Redis costs a command timeout, not a hang');
-    assert.ok((a.ctx.limitStore as RedisLimitStore).degraded);
+    assert.ok((a.services.limitStore as RedisLimitStore).degraded);
     proxy.heal();
     await until('A counts in Redis again', async () => {
-      await a.ctx.limitStore.get('probe');
-      return !(a.ctx.limitStore as RedisLimitStore).degraded;
+      await a.services.limitStore.get('probe');
+      return !(a.services.limitStore as RedisLimitStore).degraded;
     });
   });
 });
@@ -192,8 +191,8 @@ describe('instances started while Redis is down', () => {
     proxy.heal();
     for (const instance of [a, b]) {
       await until('the instance counts in Redis', async () => {
-        await instance.ctx.limitStore.get('probe');
-        return !(instance.ctx.limitStore as RedisLimitStore).degraded;
+        await instance.services.limitStore.get('probe');
+        return !(instance.services.limitStore as RedisLimitStore).degraded;
       });
     }
     await untilHeard(a, b);

@@ -55,7 +55,7 @@ describe('overload: bounded work and load shedding', () => {
   after(async () => server.close());
 
   it('sheds logins beyond the hash queue with 503 + Retry-After, never 500, while health and session checks are answered', async () => {
-    const hasher = server.ctx.hasher;
+    const hasher = server.services.hasher;
     const { user } = await signUpClient(server);
     // The probing session belongs to someone else: the flood's logins trim the flooded user's
     // sessions to MAX_SESSIONS_PER_USER.

@@ -36,7 +36,6 @@
 import assert from 'node:assert/strict';
 import { randomInt, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { updateAccount } from '../../src/accounts/accounts.service.js';
 import { GOOD_PASSWORD, signUpClient, startTestServer, uniqueName } from '../helpers/app.js';
 import type { TestServer } from '../helpers/app.js';
 
@@ -82,7 +81,7 @@ describe('timing: failed logins look the same whatever the reason', () => {
     known = (await signUpClient(server, uniqueName('known'))).user.username;
     const off = await signUpClient(server, uniqueName('disabled'));
     disabled = off.user.username;
-    await updateAccount(server.ctx, off.user.id, { disabled: true }, { id: null });
+    await server.services.accounts.updateAccount(off.user.id, { disabled: true }, { id: null });
   });
   after(async () => server.close());
 

@@ -28,6 +28,7 @@ describe('loadConfig', () => {
         port: 3000,
         host: '127.0.0.1',
         publicUrl: 'http://127.0.0.1:3000',
+        publicUrlSet: false,
         databaseUrl: 'sqlite:./data/gatehouse.db',
         redisUrl: null,
         redisPrefix: 'gatehouse:',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { REDACTED_PATHS } from '../../src/server/app.js';
+import { REDACTED_PATHS } from '../../src/server/logging.js';
 import { lazyChildLogger } from '../../src/server/request-logger.js';
 
 function capture(): { lines: () => Array<Record<string, unknown>>; logger: pino.Logger } {

@@ -1,19 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { userJson } from '../../accounts/user-json.js';
-import type { AppContext } from '../../context.js';
+import type { Config } from '../../config.js';
 import { PACKAGE_ROOT } from '../../paths.js';
-import type { GatehouseApp } from '../app.js';
 import { ensureCsrfCookie } from '../cookies.js';
-import { principalOf, sessionFromCookie } from '../plugins/auth.js';
-import type { Principal } from '../plugins/auth.js';
+import type { RoutePlugin } from '../http.js';
+import type { Authenticator } from '../plugins/auth.js';
 import { APP_ROUTE_PATTERNS, matchAppRoute } from './app-routes.js';
 import { renderAppPage, renderMissingBuildPage } from './app-shell.js';
 import { renderAuthPage } from './auth-pages.js';
 import type { AuthPageKind } from './auth-pages.js';
+import { sendHtml } from './html.js';
 import { safeNextPath } from './next-path.js';
 import { WebBuild } from './web-build.js';
 
@@ -27,44 +26,20 @@ const AuthQuery = Type.Object({
 /** Hashed file names never change content, so browsers may keep them for a year. */
 const IMMUTABLE = { maxAge: 31_536_000_000, immutable: true } as const;
 
-/** The signed-in principal for a page: the session cookie, or a bearer token for non-browser clients. */
-async function pageUser(ctx: AppContext, request: FastifyRequest): Promise<Principal | null> {
-  const authorization = request.headers.authorization;
-  if (authorization !== undefined) {
-    // As on the API, a present Authorization header is the only credential considered.
-    const token = /^Bearer +(\S+)$/i.exec(authorization)?.[1];
-    const verified = token ? await ctx.tokens.verifyAccessToken(token) : null;
-    return verified?.principal ?? null;
-  }
-  const session = await sessionFromCookie(ctx, request);
-  return session ? principalOf(session.user) : null;
-}
-
-export function sendHtml(reply: FastifyReply, status: number, html: string): FastifyReply {
-  return reply.status(status).header('Cache-Control', 'no-store').type('text/html; charset=utf-8').send(html);
-}
-
-export function renderNotFoundPage(): string {
-  return `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>Page not found · Gatehouse</title><link rel="stylesheet" href="/auth.css"></head>
-<body><header class="site-header"><p class="brand">Gatehouse</p></header><main class="auth"><h1>Page not found</h1><p>There is nothing at this address. Check the address, or start again from the home page.</p><p><a href="/">Go to the home page</a></p></main></body>
-</html>`;
-}
-
 /** Where a visitor without a session goes: the login form, which comes back here afterwards. */
 function loginRedirect(url: string): string {
   return url === '/' ? '/login' : `/login?next=${encodeURIComponent(url)}`;
 }
 
 export interface PageRoutesOptions {
-  ctx: AppContext;
+  config: Pick<Config, 'cookieSecure'>;
+  authenticator: Authenticator;
   /** The `vite build` output; web/dist by default. */
   webDistDir?: string | undefined;
 }
 
 /** Server-rendered pages: the auth forms, the web app's routes and its hashed assets. */
-export async function pageRoutes(app: GatehouseApp, { ctx, webDistDir }: PageRoutesOptions): Promise<void> {
+export const pageRoutes: RoutePlugin<PageRoutesOptions> = async (app, { config, authenticator, webDistDir }) => {
   const web = new WebBuild(webDistDir);
   if ((await web.indexHtml()) === null) {
     app.log.warn({ dir: web.dir }, 'the web app is not built: app pages answer 503 until `npm run build` writes web/dist');
@@ -75,9 +50,9 @@ export async function pageRoutes(app: GatehouseApp, { ctx, webDistDir }: PageRou
       `/${kind}`,
       { config: { access: 'public' }, schema: { summary: kind === 'login' ? 'Login form (HTML)' : 'Signup form (HTML)', tags: ['pages'], querystring: AuthQuery } },
       async (request, reply) => {
-        const { next, expired } = request.query as { next?: string; expired?: string };
-        if (await sessionFromCookie(ctx, request)) return reply.redirect(safeNextPath(next), 303);
-        const csrfToken = ensureCsrfCookie(request, reply, ctx.config);
+        const { next, expired } = request.query;
+        if (await authenticator.sessionFromCookie(request)) return reply.redirect(safeNextPath(next), 303);
+        const csrfToken = ensureCsrfCookie(request, reply, config);
         const notice = kind === 'login' && expired !== undefined ? 'Your session has ended. Please log in again.' : undefined;
         return sendHtml(reply, 200, renderAuthPage(kind, { csrfToken, next: next ? safeNextPath(next) : undefined, notice }));
       },
@@ -97,7 +72,7 @@ export async function pageRoutes(app: GatehouseApp, { ctx, webDistDir }: PageRou
       async (request, reply) => {
         const route = matchAppRoute(request.url.split('?')[0] ?? '');
         if (!route) return reply.callNotFound();
-        const user = await pageUser(ctx, request);
+        const user = await authenticator.identify(request);
         if (!user) return reply.redirect(loginRedirect(request.url), 303);
         const indexHtml = await web.indexHtml();
         if (indexHtml === null) return sendHtml(reply, 503, renderMissingBuildPage());
@@ -122,4 +97,4 @@ export async function pageRoutes(app: GatehouseApp, { ctx, webDistDir }: PageRou
       ...IMMUTABLE,
     });
   });
-}
+};

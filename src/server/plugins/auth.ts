@@ -1,36 +1,20 @@
 import type {} from '@fastify/cookie';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Role } from '../../accounts/accounts.table.js';
-import type { AppContext } from '../../context.js';
+import type { Principal } from '../../accounts/principal.js';
+import { principalOf } from '../../accounts/principal.js';
 import { CsrfError, ForbiddenError, InvalidTokenError, OriginRefusedError, UnauthenticatedError } from '../../errors.js';
-import type { ValidSession } from '../../sessions/sessions.service.js';
+import type { SessionService, ValidSession } from '../../sessions/sessions.service.js';
 import { constantTimeEqual } from '../../sessions/tokens.js';
-import { CSRF_COOKIE, sessionCookieName } from '../cookies.js';
-
-/**
- * Who may call a route. Routes are locked down unless they say otherwise:
- * no `access` means `user`. `public` routes are listed in test/http/lockdown.test.ts.
- */
-export type AccessPolicy = 'public' | 'user' | 'admin';
-
-/** The signed-in person as every handler sees them, however they authenticated. */
-export interface Principal {
-  id: number;
-  username: string;
-  email: string | null;
-  role: Role;
-  createdAt: string;
-}
+import type { TokenService } from '../../tokens/tokens.service.js';
+import { CSRF_COOKIE } from '../cookies.js';
+import '../http.js';
 
 export type Authentication =
   | { via: 'session'; principal: Principal; session: ValidSession }
   | { via: 'bearer'; principal: Principal; sessionId: string; tokenId: string };
 
 declare module 'fastify' {
-  interface FastifyContextConfig {
-    access?: AccessPolicy;
-  }
   interface FastifyRequest {
     auth: Authentication | null;
     /** The CSRF token this response set or the request carried, for rendering forms. */
@@ -41,14 +25,13 @@ declare module 'fastify' {
 }
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-/** Login CSRF and signup CSRF: these are guarded by the Origin rule even without a session. */
-const ORIGIN_GUARDED_PATHS = new Set(['/signup', '/login', '/logout']);
+const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 
 export function isUnsafe(request: FastifyRequest): boolean {
   return UNSAFE_METHODS.has(request.method);
 }
 
-function isFormPost(request: FastifyRequest): boolean {
+export function isFormPost(request: FastifyRequest): boolean {
   return (request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
 }
 
@@ -57,59 +40,94 @@ function acceptsForms(request: FastifyRequest): boolean {
   return request.server.hasContentTypeParser('application/x-www-form-urlencoded');
 }
 
-export function principalOf(user: Principal): Principal {
-  return { id: user.id, username: user.username, email: user.email, role: user.role, createdAt: user.createdAt };
-}
+/**
+ * Who a request comes from, for the API and the pages alike: a bearer token (when an
+ * Authorization header is present it is the only credential considered) or the session cookie.
+ */
+export class Authenticator {
+  readonly #ownOrigin: string;
 
-/** The contract's Origin rule: cross-site unsafe requests that carry our session (or log in) are refused. */
-export function originAllowed(request: FastifyRequest, ownOrigin: string): boolean {
-  if (request.headers['sec-fetch-site'] === 'cross-site') return false;
-  const origin = request.headers.origin;
-  if (origin === undefined) return true;
-  return origin === ownOrigin || origin === `${request.protocol}://${request.host}`;
-}
-
-/** Compare the CSRF value a request sent with its cookie and with the session it is bound to. */
-export function csrfValid(ctx: AppContext, request: FastifyRequest, session: ValidSession, sent: unknown): boolean {
-  const cookie = request.cookies[CSRF_COOKIE];
-  return typeof sent === 'string' && typeof cookie === 'string' && constantTimeEqual(sent, cookie) && ctx.sessions.csrfMatches(session, sent);
-}
-
-/** Resolve the session cookie alone, as /check_session, the logout routes and the pages do. */
-export function sessionFromCookie(ctx: AppContext, request: FastifyRequest): Promise<ValidSession | null> {
-  const token = request.cookies[sessionCookieName(ctx.config)];
-  return token ? ctx.sessions.validate(token) : Promise.resolve(null);
-}
-
-async function authenticate(ctx: AppContext, request: FastifyRequest): Promise<Authentication> {
-  const authorization = request.headers.authorization;
-  if (authorization !== undefined) {
-    // When present, the Authorization header is the only credential considered.
-    const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(authorization);
-    const verified = match?.[1] ? await ctx.tokens.verifyAccessToken(match[1]) : null;
-    if (!verified) throw new InvalidTokenError();
-    return { via: 'bearer', principal: verified.principal, sessionId: verified.sessionId, tokenId: verified.tokenId };
+  constructor(
+    private readonly sessions: Pick<SessionService, 'validate' | 'csrfMatches'>,
+    private readonly tokens: Pick<TokenService, 'verifyAccessToken'>,
+    /** The session cookie's name (see cookies.ts: `__Host-` when cookies are always Secure). */
+    readonly cookieName: string,
+    publicUrl: string,
+  ) {
+    this.#ownOrigin = new URL(publicUrl).origin;
   }
-  const session = await sessionFromCookie(ctx, request);
-  if (!session) throw new UnauthenticatedError();
-  if (isUnsafe(request)) {
+
+  /** The session behind the cookie alone, as /check_session, the logout routes and the pages read it. */
+  sessionFromCookie(request: FastifyRequest): Promise<ValidSession | null> {
+    const token = request.cookies[this.cookieName];
+    return token ? this.sessions.validate(token) : Promise.resolve(null);
+  }
+
+  /**
+   * The request's credential: the bearer token when an Authorization header is present, else the
+   * session cookie. Throws 401 (`invalid_token` with the reason in the log, or `unauthenticated`).
+   */
+  async authenticate(request: FastifyRequest): Promise<Authentication> {
+    const authorization = request.headers.authorization;
+    if (authorization !== undefined) {
+      const token = BEARER.exec(authorization)?.[1];
+      const verified = token ? await this.tokens.verifyAccessToken(token) : { refused: 'malformed' as const };
+      if ('refused' in verified) throw new InvalidTokenError(undefined, verified.detail ? `${verified.refused}: ${verified.detail}` : verified.refused);
+      return { via: 'bearer', principal: verified.principal, sessionId: verified.sessionId, tokenId: verified.tokenId };
+    }
+    const session = await this.sessionFromCookie(request);
+    if (!session) throw new UnauthenticatedError();
+    return { via: 'session', principal: principalOf(session.user), session };
+  }
+
+  /** Who is signed in, for a page: like `authenticate`, but null instead of a 401 (the page redirects). */
+  async identify(request: FastifyRequest): Promise<Principal | null> {
+    try {
+      return (await this.authenticate(request)).principal;
+    } catch (error) {
+      if (error instanceof UnauthenticatedError || error instanceof InvalidTokenError) return null;
+      throw error;
+    }
+  }
+
+  /** The contract's Origin rule: cross-site unsafe requests that carry our session (or log in) are refused. */
+  originAllowed(request: FastifyRequest): boolean {
+    if (request.headers['sec-fetch-site'] === 'cross-site') return false;
+    const origin = request.headers.origin;
+    if (origin === undefined) return true;
+    return this.isOwnOrigin(request, origin);
+  }
+
+  /** PUBLIC_URL's origin, or the request's own scheme and Host. */
+  isOwnOrigin(request: FastifyRequest, origin: string): boolean {
+    return origin === this.#ownOrigin || origin === `${request.protocol}://${request.host}`;
+  }
+
+  /** The CSRF value a request sent must equal its cookie and be the one bound to its session. */
+  csrfValid(request: FastifyRequest, session: ValidSession, sent: unknown): boolean {
+    const cookie = request.cookies[CSRF_COOKIE];
+    return typeof sent === 'string' && typeof cookie === 'string' && constantTimeEqual(sent, cookie) && this.sessions.csrfMatches(session, sent);
+  }
+
+  /**
+   * CSRF for an unsafe request on a live session: the X-CSRF-Token header, checked now (before the
+   * body is read), or — only where the route reads forms — the `csrf_token` field, checked once the
+   * form is parsed (the preValidation hook below).
+   */
+  checkCsrf(request: FastifyRequest, session: ValidSession): void {
     const header = request.headers['x-csrf-token'];
-    // Only a route that can read a form may take the token from its body (checked once parsed);
-    // anywhere else a form post without the header fails here, before its body is read.
     if (header === undefined && isFormPost(request) && acceptsForms(request)) request.csrfFromBody = true;
-    else if (!csrfValid(ctx, request, session, header)) throw new CsrfError();
+    else if (!this.csrfValid(request, session, header)) throw new CsrfError();
   }
-  return { via: 'session', principal: principalOf(session.user), session };
 }
 
 /**
  * One authentication layer for every route, run before the body is read so the contract's order
  * holds: Origin (403) → authentication (401) → CSRF (403) → body (400/413/415) → validation (422).
+ * Each route says what it needs in its config: `access`, `originRule`, `csrf` (see http.ts).
  */
 export const authPlugin = fp(
-  async (app: FastifyInstance, { ctx }: { ctx: AppContext }) => {
-    const ownOrigin = new URL(ctx.config.publicUrl).origin;
-    const sessionCookie = sessionCookieName(ctx.config);
+  async (app: FastifyInstance, { authenticator }: { authenticator: Authenticator }) => {
     app.decorateRequest('auth', null);
     app.decorateRequest('csrfToken', undefined);
     app.decorateRequest('csrfFromBody', false);
@@ -119,23 +137,39 @@ export const authPlugin = fp(
       // Unknown routes are 404 before any other check.
       if (request.is404) return done();
       // Fastify builds this object anew on every access: read it once.
-      const route = request.routeOptions;
-      // The matched route, not the raw URL: "/%6Cogin" reaches /login too and must not slip past.
-      if (isUnsafe(request) && (request.cookies[sessionCookie] !== undefined || ORIGIN_GUARDED_PATHS.has(route.url ?? '')) && !originAllowed(request, ownOrigin)) {
+      const { config } = request.routeOptions;
+      const unsafe = isUnsafe(request);
+      if (unsafe && (config.originRule || request.cookies[authenticator.cookieName] !== undefined) && !authenticator.originAllowed(request)) {
         return done(new OriginRefusedError());
       }
-      const access = route.config.access ?? 'user';
-      if (access === 'public') return done();
-      authenticate(ctx, request).then((auth) => {
-        request.auth = auth;
-        done(access === 'admin' && auth.principal.role !== 'admin' ? new ForbiddenError() : undefined);
-      }, done);
+      const access = config.access ?? 'user';
+      if (access === 'public') {
+        if (!(unsafe && config.csrf === 'if-session')) return done();
+        // Nothing to protect without a live session; with one, the route acts on it, so CSRF applies.
+        authenticator
+          .sessionFromCookie(request)
+          .then((session) => {
+            if (!session) return;
+            request.auth = { via: 'session', principal: principalOf(session.user), session };
+            authenticator.checkCsrf(request, session);
+          })
+          .then(() => done(), done);
+        return;
+      }
+      authenticator
+        .authenticate(request)
+        .then((auth) => {
+          request.auth = auth;
+          if (unsafe && auth.via === 'session') authenticator.checkCsrf(request, auth.session);
+          return access === 'admin' && auth.principal.role !== 'admin' ? new ForbiddenError() : undefined;
+        })
+        .then(done, done);
     });
 
     app.addHook('preValidation', async (request: FastifyRequest) => {
       if (!request.csrfFromBody || request.auth?.via !== 'session') return;
       const sent = (request.body as Record<string, unknown> | null | undefined)?.csrf_token;
-      if (!csrfValid(ctx, request, request.auth.session, sent)) throw new CsrfError();
+      if (!authenticator.csrfValid(request, request.auth.session, sent)) throw new CsrfError();
     });
   },
   { name: 'gatehouse-auth', dependencies: ['@fastify/cookie'] },
@@ -146,4 +180,3 @@ export function principal(request: FastifyRequest): Principal {
   if (!request.auth) throw new UnauthenticatedError();
   return request.auth.principal;
 }
-

@@ -3,10 +3,20 @@ import type { Server } from 'node:http';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { AppContext } from '../../context.js';
+import type { PasswordHasher } from '../../accounts/password.js';
+import type { LimitStore } from '../../limits/store.js';
 import { UnauthenticatedError } from '../../errors.js';
 import { countActiveSessions } from '../../sessions/sessions.repo.js';
 import { constantTimeEqual, sha256Hex } from '../../sessions/tokens.js';
+import type { Storage } from '../../storage/database.js';
+
+/** What the metrics read: the hash queue, the database (active sessions, pool) and the limit store. */
+export interface MetricsSources {
+  hasher: Pick<PasswordHasher, 'queueDepth' | 'inFlight'>;
+  storage: Storage;
+  limitStore: LimitStore;
+  clock: () => number;
+}
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -36,7 +46,7 @@ function bearerToken(request: FastifyRequest): string | null {
   return match?.[1] ?? null;
 }
 
-function createRegistry(app: FastifyInstance, ctx: AppContext): { registry: Registry; onResponse: (request: FastifyRequest, reply: FastifyReply) => void } {
+function createRegistry(app: FastifyInstance, sources: MetricsSources): { registry: Registry; onResponse: (request: FastifyRequest, reply: FastifyReply) => void } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -58,7 +68,7 @@ function createRegistry(app: FastifyInstance, ctx: AppContext): { registry: Regi
     help: 'Password hashes waiting for a hashing slot (HASH_QUEUE_MAX sheds beyond this with 503).',
     registers: [registry],
     collect() {
-      this.set(ctx.hasher.queueDepth);
+      this.set(sources.hasher.queueDepth);
     },
   });
   new Gauge({
@@ -66,7 +76,7 @@ function createRegistry(app: FastifyInstance, ctx: AppContext): { registry: Regi
     help: 'Password hashes running now (at most HASH_CONCURRENCY).',
     registers: [registry],
     collect() {
-      this.set(ctx.hasher.inFlight);
+      this.set(sources.hasher.inFlight);
     },
   });
 
@@ -78,9 +88,9 @@ function createRegistry(app: FastifyInstance, ctx: AppContext): { registry: Regi
     // Every instance counts the same table: across cluster workers take one value, never the sum.
     aggregator: 'max',
     async collect() {
-      const now = ctx.clock();
+      const now = sources.clock();
       if (now - sessions.at >= ACTIVE_SESSIONS_CACHE_MS) {
-        sessions.loading ??= countActiveSessions(ctx.db, new Date(now).toISOString())
+        sessions.loading ??= countActiveSessions(sources.storage.db, new Date(now).toISOString())
           .then((value) => {
             sessions = { value, at: now, loading: null };
           })
@@ -95,14 +105,14 @@ function createRegistry(app: FastifyInstance, ctx: AppContext): { registry: Regi
     },
   });
 
-  if (ctx.storage.poolStats() !== null) {
+  if (sources.storage.poolStats() !== null) {
     new Gauge({
       name: 'gatehouse_db_pool_connections',
       help: 'Database pool: open connections by state (busy, idle), queries waiting for one, and the pool size (DB_POOL_SIZE).',
       labelNames: ['state'] as const,
       registers: [registry],
       collect() {
-        const stats = ctx.storage.poolStats();
+        const stats = sources.storage.poolStats();
         if (!stats) return;
         this.set({ state: 'busy' }, stats.total - stats.idle);
         this.set({ state: 'idle' }, stats.idle);
@@ -112,7 +122,7 @@ function createRegistry(app: FastifyInstance, ctx: AppContext): { registry: Regi
     });
   }
 
-  const limitStore = ctx.limitStore as { degraded?: boolean };
+  const limitStore = sources.limitStore as { degraded?: boolean };
   if (typeof limitStore.degraded === 'boolean') {
     new Gauge({
       name: 'gatehouse_rate_limit_store_degraded',
@@ -151,15 +161,15 @@ function createRegistry(app: FastifyInstance, ctx: AppContext): { registry: Regi
  * METRICS_PORT (see startMetricsServer) serves the same text on a separate listener without a token.
  */
 export const metricsPlugin = fp(
-  async (app: FastifyInstance, { ctx }: { ctx: AppContext }) => {
-    const { registry, onResponse } = createRegistry(app, ctx);
+  async (app: FastifyInstance, { sources, metricsToken }: { sources: MetricsSources; metricsToken: string | null }) => {
+    const { registry, onResponse } = createRegistry(app, sources);
     app.decorate('metrics', registry);
     app.addHook('onResponse', (request, reply, done) => {
       onResponse(request, reply);
       done();
     });
 
-    const token = ctx.config.metricsToken;
+    const token = metricsToken;
     if (token === null) return;
     const expected = sha256Hex(token);
     app.get(

@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
-import { LocalRevocationBus } from './events.js';
-import type { RevocationBus, RevocationEvent } from './events.js';
+import { LocalRevocationBus } from './bus.js';
+import type { RevocationBus, RevocationEvent } from './bus.js';
 
 const MESSAGE = 'gatehouse:revocation';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { LocalRevocationBus } from './events.js';
-import type { RevocationBus, RevocationEvent } from './events.js';
+import { LocalRevocationBus } from './bus.js';
+import type { RevocationBus, RevocationEvent } from './bus.js';
 
 export interface BusLog {
   warn(details: object, message: string): void;

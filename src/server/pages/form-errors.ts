@@ -1,0 +1,30 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../../config.js';
+import { ensureCsrfCookie } from '../cookies.js';
+import { toErrorResponse } from '../error-handler.js';
+import { renderAuthPage } from './auth-pages.js';
+import type { AuthPageKind } from './auth-pages.js';
+import { sendHtml } from './html.js';
+
+/** A failed form post shows the form again with the status the JSON route would give. */
+export function renderFormError(config: Pick<Config, 'cookieSecure'>, page: AuthPageKind, error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { status, body, retryAfter } = toErrorResponse(error, request);
+  if (status >= 500) request.log.error({ err: error }, 'form request failed');
+  if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
+  const form = (request.body ?? {}) as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const fields = body.error.fields;
+  return sendHtml(
+    reply,
+    status,
+    renderAuthPage(page, {
+      csrfToken: ensureCsrfCookie(request, reply, config),
+      username: text(form.username),
+      email: text(form.email),
+      remember: form.remember === 'on',
+      next: text(form.next),
+      error: fields && body.error.code === 'validation_failed' ? undefined : body.error.message,
+      fields,
+    }),
+  );
+}
