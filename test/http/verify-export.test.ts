@@ -32,7 +32,7 @@ async function assertInvalid(verifier: Verifier, token: string, reason?: string)
   if (reason) assert.equal(error.reason, reason);
 }
 
-describe('gatehouse/verify against a running server', () => {
+describe('gatehouse-auth/verify against a running server', () => {
   let server: TestServer;
   let clock: FakeClock;
   let options: VerifierOptions;
@@ -136,9 +136,9 @@ describe('gatehouse/verify against a running server', () => {
   });
 });
 
-describe('the gatehouse/verify package export', () => {
+describe('the gatehouse-auth/verify package export', () => {
   it('maps to the built verifier, which exports the same API', async () => {
-    const resolved = import.meta.resolve('gatehouse/verify');
+    const resolved = import.meta.resolve('gatehouse-auth/verify');
     assert.ok(resolved.endsWith('/dist/src/verify/index.js'), resolved);
     assert.ok(existsSync(fileURLToPath(resolved)), 'build first (npm test does): dist/src/verify/index.js is missing');
     const built = (await import(resolved)) as Record<string, unknown>;

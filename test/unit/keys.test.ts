@@ -223,6 +223,6 @@ describe('KeyRing on a real database', () => {
 
   it('the publish delay outlasts a key set cached from an instance that had not reloaded yet', () => {
     assert.ok(PUBLISH_BEFORE_SIGNING_SECONDS * 1000 >= RELOAD_INTERVAL_MS + JWKS_MAX_AGE_SECONDS * 1000);
-    assert.ok(PUBLISH_BEFORE_SIGNING_SECONDS * 1000 > 600_000 + RELOAD_INTERVAL_MS, "and jose's (and gatehouse/verify's) 10-minute key-set cache");
+    assert.ok(PUBLISH_BEFORE_SIGNING_SECONDS * 1000 > 600_000 + RELOAD_INTERVAL_MS, "and jose's (and gatehouse-auth/verify's) 10-minute key-set cache");
   });
 });
