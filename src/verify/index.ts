@@ -1,10 +1,10 @@
 /**
- * `gatehouse/verify`: check Gatehouse access tokens in another Node service, using only the
+ * `gatehouse-auth/verify`: check Gatehouse access tokens in another Node service, using only the
  * public keys Gatehouse publishes at `/.well-known/jwks.json`. Depends on `jose` alone, so
  * importing it loads none of the server.
  *
  * @example
- * import { createVerifier, bearerToken, InvalidAccessTokenError } from 'gatehouse/verify';
+ * import { createVerifier, bearerToken, InvalidAccessTokenError } from 'gatehouse-auth/verify';
  *
  * const verifier = createVerifier({
  *   jwksUrl: 'https://auth.example.com/.well-known/jwks.json',
