@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { basename, delimiter, dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fences, runExamples } from '../helpers/doc-examples.js';
+import { freePort } from '../helpers/ports.js';
 
 // The convention these tests hold the documents to is in test/helpers/doc-examples.ts and, for
 // readers, in docs/api.md#examples.
@@ -17,14 +17,6 @@ const MAIN = join(ROOT, 'dist/src/main.js');
 const DOCUMENTS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
 const RUNNABLE = DOCUMENTS.filter((document) => fences(readFileSync(join(ROOT, document), 'utf8')).some((fence) => fence.lang === 'sh'));
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  assert.ok(address && typeof address === 'object');
-  return address.port;
-}
 
 /** What the server and the examples (their `npx gatehouse …` commands included) both see. */
 function environment(port: number, dir: string): NodeJS.ProcessEnv {

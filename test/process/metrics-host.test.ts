@@ -4,7 +4,6 @@
 // In-process (startServer, as `serve` calls it), reading the kernel's socket table for the address.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { startServer } from '../../src/server/start.js';
@@ -12,17 +11,10 @@ import type { GatehouseApp } from '../../src/server/app.js';
 import { TEST_OUTPUT } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';
 import type { TestDatabase } from '../helpers/database.js';
+import { freePort } from '../helpers/ports.js';
 
 const LISTEN = '0A';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  assert.ok(address && typeof address === 'object');
-  return address.port;
-}
 
 /** The IPv4 addresses listening on a TCP port, from /proc/net/tcp (little-endian hex). */
 function listeningAddresses(port: number): string[] {

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { TEST_OUTPUT } from '../helpers/app.js';
+import { freePort } from '../helpers/ports.js';
 
 const ROOT = process.cwd();
 const DIR = join(TEST_OUTPUT, 'newcomer');
@@ -32,14 +32,6 @@ function cli(args: string[], environment: NodeJS.ProcessEnv, input = '') {
   return spawnSync(process.execPath, [join(ROOT, 'bin/gatehouse.js'), ...args], { cwd: ROOT, env: environment, input, encoding: 'utf8', timeout: 60_000 });
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  assert.ok(address && typeof address === 'object');
-  return address.port;
-}
 
 after(() => {
   for (const file of created) rmSync(file, { force: true });

@@ -3,12 +3,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { GOOD_PASSWORD, startTestServer, TEST_OUTPUT, uniqueName } from '../helpers/app.js';
 import { TestClient } from '../helpers/http.js';
+import { freePort } from '../helpers/ports.js';
 
 const ROOT = process.cwd();
 const DIR = join(TEST_OUTPUT, 'process');
@@ -21,14 +21,6 @@ function databaseFile(): string {
   return file;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  assert.ok(address && typeof address === 'object');
-  return address.port;
-}
 
 /** The environment of a real deployment: nothing inherited that could point it at another database or Redis. */
 function serverEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
