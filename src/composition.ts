@@ -13,6 +13,7 @@ import { RedisLimitStore } from './limits/redis-store.js';
 import { MemoryLimitStore } from './limits/store.js';
 import type { LimitStore } from './limits/store.js';
 import { SessionService } from './sessions/sessions.service.js';
+import { UserSessionsService } from './sessions/user-sessions.service.js';
 import { createStorage } from './storage/database.js';
 import type { Db, Storage } from './storage/database.js';
 import { migrateToLatest } from './storage/migrate.js';
@@ -41,6 +42,8 @@ export interface Services {
   bus: RevocationBus;
   keys: KeyRing;
   sessions: SessionService;
+  /** The sessions list: a user's browser sessions and token logins, and ending them. */
+  userSessions: UserSessionsService;
   tokens: TokenService;
   accounts: AccountService;
   logins: LoginService;
@@ -91,6 +94,7 @@ export function createServices(config: Readonly<Config>, deps: ServiceDependenci
     bus,
     keys,
     sessions,
+    userSessions: new UserSessionsService({ db, clock, bus }),
     tokens,
     accounts,
     logins: new LoginService({ db, clock, hasher, throttle, accounts, sessions, tokens }),

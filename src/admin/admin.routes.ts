@@ -19,6 +19,7 @@ const AUDIT_EVENTS: readonly AuditEventName[] = [
   'logout',
   'token_refresh_reuse',
   'token_revoked',
+  'session_revoked',
   'role_changed',
   'user_disabled',
   'user_enabled',

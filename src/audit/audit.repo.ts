@@ -8,6 +8,7 @@ export type AuditEventName =
   | 'logout'
   | 'token_refresh_reuse'
   | 'token_revoked'
+  | 'session_revoked'
   | 'role_changed'
   | 'user_disabled'
   | 'user_enabled'

@@ -15,6 +15,7 @@ import type { Config } from '../config.js';
 import { NotFoundError, OverloadedError } from '../errors.js';
 import { rateLimitStore } from '../limits/fastify-store.js';
 import { sessionRoutes } from '../sessions/sessions.routes.js';
+import { userSessionsRoutes } from '../sessions/user-sessions.routes.js';
 import { tokenRoutes } from '../tokens/tokens.routes.js';
 import { answerClientError } from './client-errors.js';
 import { sessionCookieName } from './cookies.js';
@@ -195,6 +196,7 @@ export async function buildApp(config: Readonly<Config>, services: Services, opt
   const { logins } = services;
   await app.register(healthRoutes, { storage: services.storage });
   await app.register(sessionRoutes, { config, logins, authenticator });
+  await app.register(userSessionsRoutes, { config, userSessions: services.userSessions });
   await app.register(tokenRoutes, { config, logins, tokens: services.tokens, keys: services.keys });
   await app.register(bucketlistRoutes, { bucketlists: services.bucketlists });
   await app.register(adminRoutes, { admin: services.admin });

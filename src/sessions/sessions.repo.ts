@@ -113,3 +113,46 @@ export async function countActiveSessions(db: Db, now: string): Promise<number> 
     .executeTakeFirstOrThrow();
   return Number(row.count);
 }
+
+/** A live browser session as its owner sees it in a sessions list: ids and times, never a token or hash. */
+export interface SessionListing {
+  id: string;
+  createdAt: string;
+  lastSeenAt: string;
+  /** When it ends if unused: the earlier of the idle expiry and the absolute one. */
+  expiresAt: string;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export async function listLiveSessionsOfUser(db: Db, userId: number, now: string): Promise<SessionListing[]> {
+  const rows = await db
+    .selectFrom('sessions')
+    .select(['id', 'created_at', 'last_seen_at', 'idle_expires_at', 'expires_at', 'ip', 'user_agent'])
+    .where('user_id', '=', userId)
+    .where('expires_at', '>', now)
+    .where('idle_expires_at', '>', now)
+    .execute();
+  return rows.map((row) => ({
+    id: row.id,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    expiresAt: row.idle_expires_at < row.expires_at ? row.idle_expires_at : row.expires_at,
+    ip: row.ip,
+    userAgent: row.user_agent,
+  }));
+}
+
+/** Delete one session of one user by its public id; the token hash comes back for the caches. */
+export async function deleteSessionOfUser(db: Db, userId: number, id: string): Promise<{ tokenHash: string } | null> {
+  const row = await db.deleteFrom('sessions').where('id', '=', id).where('user_id', '=', userId).returning('token_hash').executeTakeFirst();
+  return row ? { tokenHash: row.token_hash } : null;
+}
+
+/** Delete every session of a user but one (null: all); the token hashes come back for the caches. */
+export async function deleteSessionsOfUserExcept(db: Db, userId: number, keepId: string | null): Promise<string[]> {
+  let query = db.deleteFrom('sessions').where('user_id', '=', userId);
+  if (keepId !== null) query = query.where('id', '!=', keepId);
+  const rows = await query.returning('token_hash').execute();
+  return rows.map((row) => row.token_hash);
+}

@@ -145,3 +145,67 @@ export async function deleteStale(db: Db, now: string, before: string): Promise<
     return { families: Number(families.numDeletedRows), tokens: Number(tokens.numDeletedRows) };
   });
 }
+
+/** A live token login (refresh family) as its owner sees it: ids and times, never a token. */
+export interface FamilyListing {
+  id: string;
+  createdAt: string;
+  /** The latest refresh (or the login itself). */
+  lastSeenAt: string;
+  expiresAt: string;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export async function listLiveFamiliesOfUser(db: Db, userId: number, now: string): Promise<FamilyListing[]> {
+  const rows = await db
+    .selectFrom('refresh_families')
+    .leftJoin('refresh_tokens', 'refresh_tokens.family_id', 'refresh_families.id')
+    .select((eb) => [
+      'refresh_families.id',
+      'refresh_families.created_at',
+      'refresh_families.expires_at',
+      'refresh_families.ip',
+      'refresh_families.user_agent',
+      eb.fn.max('refresh_tokens.created_at').as('last_refresh'),
+    ])
+    .where('refresh_families.user_id', '=', userId)
+    .where('refresh_families.revoked_at', 'is', null)
+    .where('refresh_families.expires_at', '>', now)
+    .groupBy(['refresh_families.id', 'refresh_families.created_at', 'refresh_families.expires_at', 'refresh_families.ip', 'refresh_families.user_agent'])
+    .execute();
+  return rows.map((row) => ({
+    id: row.id,
+    createdAt: row.created_at,
+    lastSeenAt: typeof row.last_refresh === 'string' ? row.last_refresh : row.created_at,
+    expiresAt: row.expires_at,
+    ip: row.ip,
+    userAgent: row.user_agent,
+  }));
+}
+
+/** Revoke one live family of one user by its id (the access tokens' `sid`). */
+export async function revokeFamilyOfUser(db: Db, userId: number, familyId: string, reason: string, now: string): Promise<boolean> {
+  const result = await db
+    .updateTable('refresh_families')
+    .set({ revoked_at: now, revoked_reason: reason })
+    .where('id', '=', familyId)
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Revoke every live family of a user but one (null: all); returns the revoked ids. */
+export async function revokeFamiliesOfUserExcept(db: Db, userId: number, keepId: string | null, reason: string, now: string): Promise<string[]> {
+  let query = db
+    .updateTable('refresh_families')
+    .set({ revoked_at: now, revoked_reason: reason })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now);
+  if (keepId !== null) query = query.where('id', '!=', keepId);
+  const rows = await query.returning('id').execute();
+  return rows.map((row) => row.id);
+}
