@@ -2,13 +2,14 @@ import { Redis } from 'ioredis';
 import { AccountService } from './accounts/accounts.service.js';
 import { LoginService } from './accounts/login.service.js';
 import { PasswordHasher } from './accounts/password.js';
+import { RecentAuthService } from './accounts/recent-auth.service.js';
 import { AdminService } from './admin/admin.service.js';
 import { BucketlistService } from './bucketlists/bucketlists.service.js';
 import type { Config } from './config.js';
 import { LocalRevocationBus } from './events/bus.js';
 import type { RevocationBus } from './events/bus.js';
 import { RedisRevocationBus } from './events/redis-bus.js';
-import { LoginThrottle } from './limits/login-throttle.js';
+import { AttemptThrottle, LoginThrottle } from './limits/login-throttle.js';
 import { RedisLimitStore } from './limits/redis-store.js';
 import { MemoryLimitStore } from './limits/store.js';
 import type { LimitStore } from './limits/store.js';
@@ -44,6 +45,8 @@ export interface Services {
   sessions: SessionService;
   /** The sessions list: a user's browser sessions and token logins, and ending them. */
   userSessions: UserSessionsService;
+  /** Recent authentication: REAUTH_MAX_AGE, re-authentication and the check of *recent* routes. */
+  recentAuth: RecentAuthService;
   tokens: TokenService;
   accounts: AccountService;
   logins: LoginService;
@@ -82,7 +85,8 @@ export function createServices(config: Readonly<Config>, deps: ServiceDependenci
   const keys = new KeyRing(db, new KeyVault(config.keyEncryptionSecret), clock, log);
   const sessions = new SessionService(db, config, clock, bus);
   const tokens = new TokenService(db, config, clock, keys, bus);
-  const accounts = new AccountService({ db, clock, hasher, sessions, tokens, bus });
+  const userSessions = new UserSessionsService({ db, clock, bus });
+  const accounts = new AccountService({ db, clock, hasher, sessions, tokens, userSessions, bus });
   const throttle = new LoginThrottle(limitStore, config.loginFailuresPerAccount, config.loginFailureWindowSeconds * 1000, config.rateLimits, clock);
   return {
     config,
@@ -94,7 +98,15 @@ export function createServices(config: Readonly<Config>, deps: ServiceDependenci
     bus,
     keys,
     sessions,
-    userSessions: new UserSessionsService({ db, clock, bus }),
+    userSessions,
+    recentAuth: new RecentAuthService({
+      db,
+      clock,
+      hasher,
+      bus,
+      maxAgeSeconds: config.reauthMaxAge,
+      throttle: new AttemptThrottle({ store: limitStore, namespace: 'reauth', limit: config.loginFailuresPerAccount, windowMs: config.loginFailureWindowSeconds * 1000, enabled: config.rateLimits, clock }),
+    }),
     tokens,
     accounts,
     logins: new LoginService({ db, clock, hasher, throttle, accounts, sessions, tokens }),

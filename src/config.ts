@@ -42,6 +42,8 @@ export interface Config {
   refreshReuseGraceSeconds: number;
   sessionIdleTimeout: number;
   sessionMaxAge: number;
+  /** Seconds a login or re-authentication counts as recent for the routes that change the account. */
+  reauthMaxAge: number;
   maxSessionsPerUser: number;
   corsOrigins: string[];
   workers: number;
@@ -284,6 +286,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     refreshReuseGraceSeconds: integer(env, 'REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
     sessionIdleTimeout,
     sessionMaxAge: Math.max(sessionMaxAge, 60),
+    reauthMaxAge: integer(env, 'REAUTH_MAX_AGE', 600, 1, 365 * 24 * 3600),
     maxSessionsPerUser: integer(env, 'MAX_SESSIONS_PER_USER', 50, 1, 10_000),
     corsOrigins,
     workers: workers(env),

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'rate_limited'
   | 'overloaded'
   | 'unavailable'
+  | 'reauthentication_required'
   | 'internal_error';
 
 export type FieldErrors = Record<string, string>;
@@ -33,6 +34,13 @@ export class GatehouseError extends Error {
   ) {
     super(message);
     this.name = new.target.name;
+  }
+}
+
+/** A route that changes the account needs a recent login or re-authentication (REAUTH_MAX_AGE). */
+export class ReauthenticationRequiredError extends GatehouseError {
+  constructor() {
+    super('reauthentication_required', 403, 'Confirm it is you: re-authenticate (POST /api/me/reauthenticate) or send current_password.');
   }
 }
 

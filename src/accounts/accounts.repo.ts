@@ -138,17 +138,20 @@ export async function holdCredentialEpoch(db: Db, userId: number, epoch: number)
 }
 
 /**
- * A new password that ends every login: the hash, a new credential epoch and tokens_valid_after
- * in one transaction, so no login that read the old hash can start a session after it.
+ * A new password: the hash and a new credential epoch (returned) in one transaction, so no login
+ * that read the old hash can start a session after it; with `endAccessTokens`, every access token
+ * issued before now is refused too (tokens_valid_after). The caller ends the existing logins.
  */
-export async function replacePassword(db: Db, userId: number, passwordHash: string, now: string): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+export async function replacePassword(db: Db, userId: number, passwordHash: string, now: string, options: { endAccessTokens: boolean } = { endAccessTokens: true }): Promise<number> {
+  return db.transaction().execute(async (trx) => {
     await setPasswordHash(trx, userId, passwordHash, now);
-    await trx
+    const row = await trx
       .updateTable('users')
-      .set((eb) => ({ credential_epoch: eb('credential_epoch', '+', 1), tokens_valid_after: now, updated_at: now }))
+      .set((eb) => ({ credential_epoch: eb('credential_epoch', '+', 1), ...(options.endAccessTokens ? { tokens_valid_after: now } : {}), updated_at: now }))
       .where('id', '=', userId)
-      .execute();
+      .returning('credential_epoch')
+      .executeTakeFirstOrThrow();
+    return Number(row.credential_epoch);
   });
 }
 
@@ -222,4 +225,10 @@ export async function listUsers(db: Db, options: { q?: string; limit: number; pa
     query.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow(),
   ]);
   return { items: rows.map(toUserRecord), total: Number(count.count) };
+}
+
+/** The stored password hash of a user, for a re-authentication; null when they have none. */
+export async function findPasswordHash(db: Db, userId: number): Promise<string | null> {
+  const row = await db.selectFrom('password_credentials').select('password_hash').where('user_id', '=', userId).executeTakeFirst();
+  return row?.password_hash ?? null;
 }

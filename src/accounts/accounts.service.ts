@@ -4,7 +4,8 @@ import { NO_REQUEST } from '../audit/request-meta.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { FieldErrors } from '../errors.js';
 import type { RevocationBus } from '../events/bus.js';
-import type { SessionService } from '../sessions/sessions.service.js';
+import type { NewSession, SessionService } from '../sessions/sessions.service.js';
+import type { UserSessionsService } from '../sessions/user-sessions.service.js';
 import type { Db } from '../storage/database.js';
 import { isoNow, UniqueViolationError } from '../storage/database.js';
 import type { TokenService } from '../tokens/tokens.service.js';
@@ -49,8 +50,9 @@ export interface AccountServiceDeps {
   db: Db;
   clock: () => number;
   hasher: PasswordHasher;
-  sessions: Pick<SessionService, 'revokeAllForUser'>;
+  sessions: Pick<SessionService, 'revokeAllForUser' | 'create' | 'revokeById'>;
   tokens: Pick<TokenService, 'revokeAllForUser'>;
+  userSessions: Pick<UserSessionsService, 'revokeAll'>;
   bus: RevocationBus;
 }
 
@@ -95,6 +97,31 @@ export class AccountService {
     await repo.replacePassword(db, userId, passwordHash, now);
     await this.#endLogins(userId);
     await recordAudit(db, { event: 'password_changed', userId, username: user.username, actorId: actor.id, ...(actor.meta ?? NO_REQUEST) }, now);
+  }
+
+  /**
+   * The user changes their own password (current_password already checked by the route's recent
+   * step). Every other session and token login ends; the caller's own survives: a browser session
+   * is replaced by a new one (new id and CSRF token, the old cookie stops working), a token login
+   * keeps its tokens.
+   */
+  async changePassword(userId: number, password: string, keep: { kind: 'browser' | 'token'; id: string; persistent: boolean }, meta: RequestMeta): Promise<{ user: UserRecord; session: NewSession | null }> {
+    const { db, clock, hasher, sessions, userSessions } = this.deps;
+    const user = await repo.findUserById(db, userId);
+    if (!user) throw new NotFoundError('No such user.');
+    const problem = passwordProblem(password, user.username);
+    if (problem) throw new ValidationError({ password: problem });
+    const passwordHash = await hasher.hash(password, meta.ip);
+    const now = isoNow(clock);
+    const credentialEpoch = await repo.replacePassword(db, userId, passwordHash, now, { endAccessTokens: false });
+    await userSessions.revokeAll(userId, keep.id, { kind: 'self', meta });
+    let session: NewSession | null = null;
+    if (keep.kind === 'browser') {
+      session = await sessions.create({ id: userId, credentialEpoch }, { remember: keep.persistent, ...meta });
+      await sessions.revokeById(userId, keep.id);
+    }
+    await recordAudit(db, { event: 'password_changed', userId, username: user.username, actorId: userId, ...meta }, now);
+    return { user, session };
   }
 
   /** Change role and/or disabled flag, refusing to leave the system without an active admin (409 last_admin). */

@@ -20,6 +20,8 @@ const AUDIT_EVENTS: readonly AuditEventName[] = [
   'token_refresh_reuse',
   'token_revoked',
   'session_revoked',
+  'reauthenticated',
+  'reauthentication_failed',
   'role_changed',
   'user_disabled',
   'user_enabled',

@@ -9,6 +9,8 @@ export type AuditEventName =
   | 'token_refresh_reuse'
   | 'token_revoked'
   | 'session_revoked'
+  | 'reauthenticated'
+  | 'reauthentication_failed'
   | 'role_changed'
   | 'user_disabled'
   | 'user_enabled'

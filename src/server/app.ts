@@ -8,6 +8,7 @@ import type { AnySchema } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { accountRoutes } from '../accounts/account.routes.js';
 import { adminRoutes } from '../admin/admin.routes.js';
 import { bucketlistRoutes } from '../bucketlists/bucketlists.routes.js';
 import type { Services } from '../composition.js';
@@ -196,6 +197,7 @@ export async function buildApp(config: Readonly<Config>, services: Services, opt
   const { logins } = services;
   await app.register(healthRoutes, { storage: services.storage });
   await app.register(sessionRoutes, { config, logins, authenticator });
+  await app.register(accountRoutes, { config, accounts: services.accounts, recentAuth: services.recentAuth });
   await app.register(userSessionsRoutes, { config, userSessions: services.userSessions });
   await app.register(tokenRoutes, { config, logins, tokens: services.tokens, keys: services.keys });
   await app.register(bucketlistRoutes, { bucketlists: services.bucketlists });

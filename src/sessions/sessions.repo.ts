@@ -10,6 +10,8 @@ export interface SessionWithUser {
   lastSeenAt: string;
   idleExpiresAt: string;
   expiresAt: string;
+  /** The last login or re-authentication (see REAUTH_MAX_AGE). */
+  authenticatedAt: string;
   user: { id: number; username: string; email: string | null; role: Role; disabled: boolean; createdAt: string };
 }
 
@@ -30,6 +32,8 @@ export async function findSessionByTokenHash(db: Db, tokenHash: string): Promise
       'sessions.last_seen_at',
       'sessions.idle_expires_at',
       'sessions.expires_at',
+      'sessions.created_at as session_created_at',
+      'sessions.authenticated_at',
       'users.username',
       'users.email',
       'users.role',
@@ -47,6 +51,7 @@ export async function findSessionByTokenHash(db: Db, tokenHash: string): Promise
     lastSeenAt: row.last_seen_at,
     idleExpiresAt: row.idle_expires_at,
     expiresAt: row.expires_at,
+    authenticatedAt: row.authenticated_at ?? row.session_created_at,
     user: {
       id: Number(row.user_id),
       username: row.username,
@@ -155,4 +160,9 @@ export async function deleteSessionsOfUserExcept(db: Db, userId: number, keepId:
   if (keepId !== null) query = query.where('id', '!=', keepId);
   const rows = await query.returning('token_hash').execute();
   return rows.map((row) => row.token_hash);
+}
+
+/** A session proved its user again (POST /api/me/reauthenticate, or a login): it is recent from `now`. */
+export async function markSessionAuthenticated(db: Db, id: string, now: string): Promise<void> {
+  await db.updateTable('sessions').set({ authenticated_at: now }).where('id', '=', id).execute();
 }

@@ -146,6 +146,15 @@ export class SessionService {
     return deleted;
   }
 
+  /** End one session of a user by its public id (a session rotated by a password change). */
+  async revokeById(userId: number, id: string): Promise<boolean> {
+    const deleted = await repo.deleteSessionOfUser(this.db, userId, id);
+    if (!deleted) return false;
+    this.#cache.delete(deleted.tokenHash);
+    await this.bus.publish({ kind: 'session', tokenHash: deleted.tokenHash });
+    return true;
+  }
+
   async revokeAllForUser(userId: number): Promise<number> {
     const count = await repo.deleteSessionsOfUser(this.db, userId);
     await this.bus.publish({ kind: 'user', userId });

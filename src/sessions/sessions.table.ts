@@ -13,4 +13,6 @@ export interface SessionsTable {
   expires_at: string;
   ip: string | null;
   user_agent: string | null;
+  /** The last login or re-authentication of this session; null: its creation. */
+  authenticated_at?: string | null;
 }

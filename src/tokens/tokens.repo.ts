@@ -15,6 +15,8 @@ export interface RefreshTokenState {
 export interface LoginState {
   familyRevoked: boolean;
   familyExpiresAt: string;
+  /** The token login's last login or re-authentication (see REAUTH_MAX_AGE). */
+  authenticatedAt: string;
   user: { id: number; username: string; email: string | null; role: Role; disabled: boolean; createdAt: string; tokensValidAfter: string | null };
 }
 
@@ -97,6 +99,8 @@ export async function findLoginState(db: Db, familyId: string): Promise<LoginSta
     .select([
       'refresh_families.revoked_at',
       'refresh_families.expires_at',
+      'refresh_families.created_at as family_created_at',
+      'refresh_families.authenticated_at',
       'users.id',
       'users.username',
       'users.email',
@@ -111,6 +115,7 @@ export async function findLoginState(db: Db, familyId: string): Promise<LoginSta
   return {
     familyRevoked: row.revoked_at !== null,
     familyExpiresAt: row.expires_at,
+    authenticatedAt: row.authenticated_at ?? row.family_created_at,
     user: {
       id: Number(row.id),
       username: row.username,
@@ -208,4 +213,9 @@ export async function revokeFamiliesOfUserExcept(db: Db, userId: number, keepId:
   if (keepId !== null) query = query.where('id', '!=', keepId);
   const rows = await query.returning('id').execute();
   return rows.map((row) => row.id);
+}
+
+/** A token login proved its user again: it is recent from `now`. */
+export async function markFamilyAuthenticated(db: Db, familyId: string, now: string): Promise<void> {
+  await db.updateTable('refresh_families').set({ authenticated_at: now }).where('id', '=', familyId).execute();
 }

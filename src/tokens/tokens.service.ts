@@ -62,6 +62,8 @@ export interface TokenRefusal {
 
 export interface VerifiedAccess {
   principal: Principal;
+  /** The token login's last login or re-authentication. */
+  authenticatedAt: string;
   /** The login (refresh family) the token belongs to: its `sid`. */
   sessionId: string;
   tokenId: string;
@@ -179,6 +181,7 @@ export class TokenService {
     const { user } = state;
     return {
       principal: { id: user.id, username: user.username, email: user.email, role: user.role, createdAt: user.createdAt },
+      authenticatedAt: state.authenticatedAt,
       sessionId: claims.sid,
       tokenId: claims.jti,
     };

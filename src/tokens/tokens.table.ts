@@ -6,6 +6,8 @@ export interface RefreshFamiliesTable {
   expires_at: string;
   revoked_at: string | null;
   revoked_reason: string | null;
+  /** The last login or re-authentication of this token login; null: its creation. */
+  authenticated_at?: string | null;
   ip: string | null;
   user_agent: string | null;
 }

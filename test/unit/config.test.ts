@@ -45,6 +45,7 @@ describe('loadConfig', () => {
         refreshReuseGraceSeconds: 10,
         sessionIdleTimeout: 7 * 24 * 3600,
         sessionMaxAge: 30 * 24 * 3600,
+        reauthMaxAge: 600,
         maxSessionsPerUser: 50,
         corsOrigins: [],
         workers: 1,

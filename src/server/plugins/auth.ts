@@ -12,7 +12,7 @@ import '../http.js';
 
 export type Authentication =
   | { via: 'session'; principal: Principal; session: ValidSession }
-  | { via: 'bearer'; principal: Principal; sessionId: string; tokenId: string };
+  | { via: 'bearer'; principal: Principal; sessionId: string; tokenId: string; authenticatedAt: string };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -73,7 +73,7 @@ export class Authenticator {
       const token = BEARER.exec(authorization)?.[1];
       const verified = token ? await this.tokens.verifyAccessToken(token) : { refused: 'malformed' as const };
       if ('refused' in verified) throw new InvalidTokenError(undefined, verified.detail ? `${verified.refused}: ${verified.detail}` : verified.refused);
-      return { via: 'bearer', principal: verified.principal, sessionId: verified.sessionId, tokenId: verified.tokenId };
+      return { via: 'bearer', principal: verified.principal, sessionId: verified.sessionId, tokenId: verified.tokenId, authenticatedAt: verified.authenticatedAt };
     }
     const session = await this.sessionFromCookie(request);
     if (!session) throw new UnauthenticatedError();
