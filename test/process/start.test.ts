@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { GOOD_PASSWORD, startTestServer, TEST_OUTPUT, uniqueName } from '../helpers/app.js';
+import { GOOD_PASSWORD, signUpClient, startTestServer, TEST_OUTPUT, uniqueName } from '../helpers/app.js';
 import { TestClient } from '../helpers/http.js';
 
 const ROOT = process.cwd();
@@ -342,6 +342,79 @@ describe('the gatehouse CLI', () => {
     const unknown = cli(['user', 'disable', '--username', uniqueName('nobody')], env);
     assert.equal(unknown.status, 1);
     assert.match(oneLine(unknown.stderr), /No user named/);
+  });
+
+  // Checked (dist rebuilt after each break, then restored): without endLogins() in setPassword
+  // (src/accounts/accounts.service.ts) the first test fails, the old session still answering
+  // /api/me; without its passwordProblem() check the second fails, "password" being accepted with exit 0.
+  it('user set-password (password on stdin): the old password stops working, the new one works, and that user\'s sessions and tokens end', async () => {
+    const database = `sqlite:${databaseFile()}`;
+    const server = await startTestServer({ DATABASE_URL: database, RATE_LIMIT_PER_IP: '100000' });
+    try {
+      const { client: browser, user } = await signUpClient(server);
+      const secondBrowser = server.client();
+      assert.equal((await secondBrowser.post('/login', { username: user.username, password: GOOD_PASSWORD })).status, 200);
+      const tokens = await server.client().post<{ access_token: string; refresh_token: string }>('/api/token', { username: user.username, password: GOOD_PASSWORD });
+      assert.equal(tokens.status, 200);
+      const bearer = { authorization: `Bearer ${tokens.body.access_token}` };
+      const bystander = await signUpClient(server);
+      assert.equal((await server.client().get('/api/me', { headers: bearer })).status, 200);
+
+      const newPassword = 'another good passphrase';
+      const changed = cli(['user', 'set-password', '--username', user.username.toUpperCase()], serverEnv({ DATABASE_URL: database }), `${newPassword}\n`);
+      assert.equal(changed.status, 0, changed.stderr);
+      assert.equal(oneLine(changed.stdout), `password set for ${user.username}; their sessions and tokens were ended`);
+      assert.ok(!changed.stdout.includes(newPassword) && !changed.stderr.includes(newPassword), 'the password is never echoed');
+
+      // The server is another process without Redis: it learns from the database once what it
+      // cached has aged past the 1 s the contract allows another instance.
+      await delay(1_100);
+      assert.equal((await browser.get('/api/me')).status, 401, 'the session the user had is ended');
+      assert.equal((await browser.get('/check_session')).status, 204);
+      assert.equal((await secondBrowser.get('/api/me')).status, 401, 'and every other session of theirs');
+      assert.equal((await server.client().get('/api/me', { headers: bearer })).status, 401, 'their access token is refused');
+      assert.equal((await server.client().post('/api/token/refresh', { refresh_token: tokens.body.refresh_token })).status, 401, 'their refresh token is refused');
+      assert.equal((await bystander.client.get('/api/me')).status, 200, 'another user\'s session is untouched');
+
+      assert.equal((await server.client().post('/login', { username: user.username, password: GOOD_PASSWORD })).status, 401, 'the old password no longer works');
+      assert.equal((await server.client().post('/api/token', { username: user.username, password: GOOD_PASSWORD })).status, 401);
+      const again = server.client();
+      assert.equal((await again.post('/login', { username: user.username, password: newPassword })).status, 200, 'the new one does');
+      assert.equal((await again.get('/api/me')).status, 200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('user set-password refuses a bad password or an unknown user with exit 1 and one line, and changes nothing', async () => {
+    const database = `sqlite:${databaseFile()}`;
+    const env = serverEnv({ DATABASE_URL: database });
+    const server = await startTestServer({ DATABASE_URL: database, RATE_LIMIT_PER_IP: '100000' });
+    try {
+      const { client: browser, user } = await signUpClient(server);
+      const refusals: Array<[string, string, RegExp]> = [
+        ['a common password', 'password\n', /too common/],
+        ['a short one', 'short\n', /at least 8 bytes/],
+        ['the username', `${user.username}\n`, /must not be the username/],
+        ['none at all', '', /at least 8 bytes/],
+      ];
+      for (const [what, input, message] of refusals) {
+        const result = cli(['user', 'set-password', '--username', user.username], env, input);
+        assert.equal(result.status, 1, `${what}: ${result.stderr}`);
+        assert.match(oneLine(result.stderr), message, what);
+        assert.equal(result.stdout, '', what);
+      }
+      const unknown = cli(['user', 'set-password', '--username', uniqueName('nobody')], env, `${GOOD_PASSWORD}\n`);
+      assert.equal(unknown.status, 1, unknown.stderr);
+      assert.match(oneLine(unknown.stderr), /No user named/);
+      assert.equal(unknown.stdout, '');
+
+      await delay(1_100);
+      assert.equal((await browser.get('/api/me')).status, 200, 'the session lives on');
+      assert.equal((await server.client().post('/login', { username: user.username, password: GOOD_PASSWORD })).status, 200, 'the password is unchanged');
+    } finally {
+      await server.close();
+    }
   });
 
   // On the old code `keys rotate` answered "previous keys verify for …" and the new key signed at once.
