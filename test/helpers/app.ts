@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import type { Config } from '../../src/config.js';
-import { createServices, openStorage } from '../../src/composition.js';
+import { createServices, openStorage, startHousekeeping } from '../../src/composition.js';
 import type { Services } from '../../src/composition.js';
 import { buildApp } from '../../src/server/app.js';
 import { createLoggers } from '../../src/server/logging.js';
@@ -68,6 +68,9 @@ export async function startTestServer(env: Record<string, string> = {}, options:
   const loggers = createLoggers(config);
   const services = createServices(config, { storage, log: loggers.log, ...(options.clock ? { clock: options.clock } : {}) });
   const app = await buildApp(config, services, { loggers });
+  // As a serving process does (server/start.ts): the hourly sweep, stopped when the app closes.
+  const stopHousekeeping = startHousekeeping(services, loggers.log);
+  app.addHook('onClose', async () => stopHousekeeping());
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -981,29 +981,41 @@ describe('fuzzing every route with hostile requests', () => {
     }
   });
 
-  it('malformed HTTP on a raw socket gets a 4xx and the server keeps answering', async () => {
+  it('malformed HTTP on a raw socket gets its contract 4xx and the server keeps answering', async () => {
+    // Every case must be answered: a dropped connection is no answer (this accepted one until the
+    // expected statuses were written down). Checked: with answerClientError (src/server/app.ts)
+    // destroying the socket without writing, the parser cases fail here with "no answer".
     const { port } = new URL(server.url);
-    const cases = [
-      'GARBAGE\r\n\r\n',
-      'GET /%ff%fe HTTP/1.1\r\nHost: x\r\n\r\n',
-      'GET /api/bucketlists/%E0%A4%A HTTP/1.1\r\nHost: x\r\n\r\n',
-      `GET /api/bucketlists/${'9'.repeat(500)} HTTP/1.1\r\nHost: x\r\n\r\n`,
-      'GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n',
-      'GET http://evil.example/api/me HTTP/1.1\r\nHost: x\r\n\r\n',
-      'GET /api/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \u0001\r\n\r\n',
-      'POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
-      'POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: -1\r\n\r\n',
-      'POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}',
-      `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
-      'GET / HTTP/9.9\r\nHost: x\r\n\r\n',
-      'GET / HTTP/1.1\r\nHost: x\r\nBad Header Name: 1\r\n\r\n',
+    const host = `127.0.0.1:${port}`;
+    const cases: Array<[raw: string, status: number, code: string]> = [
+      ['GARBAGE\r\n\r\n', 400, 'bad_request'],
+      [`GET /%ff%fe HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 400, 'bad_request'],
+      [`GET /api/bucketlists/%E0%A4%A HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 400, 'bad_request'],
+      [`GET /api/bucketlists/${'9'.repeat(500)} HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 404, 'not_found'],
+      [`GET /../../etc/passwd HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 404, 'not_found'],
+      // A Host that is not ours: refused by the host check whatever the request target says.
+      ['GET http://evil.example/api/me HTTP/1.1\r\nHost: x\r\n\r\n', 403, 'forbidden'],
+      [`GET /api/me HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer \u0001\r\n\r\n`, 400, 'bad_request'],
+      [`POST /login HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, 400, 'bad_request'],
+      [`POST /login HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: -1\r\n\r\n`, 400, 'bad_request'],
+      [`POST /login HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}`, 400, 'bad_request'],
+      [`GET / HTTP/1.1\r\nHost: ${host}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 400, 'bad_request'],
+      [`GET / HTTP/9.9\r\nHost: ${host}\r\n\r\n`, 400, 'bad_request'],
+      [`GET / HTTP/1.1\r\nHost: ${host}\r\nBad Header Name: 1\r\n\r\n`, 400, 'bad_request'],
     ];
-    for (const raw of cases) {
+    for (const [raw, status, code] of cases) {
+      const label = JSON.stringify(raw.slice(0, 60));
       const answer = await rawRequest(Number(port), raw);
+      assert.ok(answer.length > 0, `no answer to ${label}`);
+      const headEnd = answer.indexOf('\r\n\r\n');
       const statusLine = answer.split('\r\n')[0] ?? '';
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? '0');
-      assert.ok(status === 0 || (status >= 400 && status < 500), `${JSON.stringify(raw.slice(0, 60))} → ${statusLine}`);
-      for (const [what, pattern] of LEAKS.filter(([w]) => w !== 'framework detail')) assert.ok(!pattern.test(answer), `${what} in the answer to ${JSON.stringify(raw.slice(0, 60))}: ${answer.slice(0, 300)}`);
+      assert.equal(Number(/^HTTP\/1\.[01] (\d{3}) /.exec(statusLine)?.[1] ?? '0'), status, `${label} → ${statusLine}`);
+      assert.match(answer.slice(0, headEnd), /\r\ncontent-type: application\/json/i, label);
+      const body = JSON.parse(answer.slice(headEnd + 4)) as { error?: { code?: unknown; message?: unknown } };
+      assert.deepEqual(Object.keys(body), ['error'], label);
+      assert.equal(body.error?.code, code, label);
+      assert.equal(typeof body.error?.message, 'string', label);
+      for (const [what, pattern] of LEAKS.filter(([w]) => w !== 'framework detail')) assert.ok(!pattern.test(answer), `${what} in the answer to ${label}: ${answer.slice(0, 300)}`);
       assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
     }
   });

@@ -49,6 +49,8 @@ describe('POST /login', () => {
     const unknown = await server.client().post('/login', { username: uniqueName('ghost'), password: 'not the password at all' });
     const unknownEmail = await server.client().post('/login', { username: 'ghost@example.com', password: GOOD_PASSWORD });
     const off = await server.client().post('/login', { username: disabled.user.username, password: GOOD_PASSWORD });
+    // The exact body, merged from test/http/sessions.test.ts: the message names neither half.
+    assert.deepEqual(wrong.body, { error: { code: 'invalid_credentials', message: 'Invalid username or password.' } });
     for (const res of [wrong, unknown, unknownEmail, off]) {
       assertError(res, 401, 'invalid_credentials');
       assert.equal(res.text, wrong.text);

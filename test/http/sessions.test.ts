@@ -1,6 +1,26 @@
+/**
+ * Browser sessions: what the other files do not cover. Tests that repeated stronger ones elsewhere
+ * were removed; each behaviour is still tested in:
+ * - signup's user JSON: test/http/signup.test.ts ("answers 201 …"); signup's cookies: the same file
+ *   ("signs in with a browser-session cookie …", moved from here); 128-bit opaque cookie:
+ *   test/http/login.test.ts ("the session cookie is an opaque random token …");
+ * - login by username or email in any case: test/http/login.test.ts ("logs in by username or by email …");
+ * - one 401 body for unknown user and wrong password: test/http/login.test.ts ("gives one 401 body …");
+ * - remember: true: test/http/login.test.ts ("remember: true makes both persistent …");
+ * - DELETE /logout needs the CSRF header: test/http/csrf.test.ts ("DELETE /logout and POST
+ *   /api/bucketlists: missing header …", "the right header passes"); the dead cookie after logout:
+ *   "a replayed cookie fails …" below;
+ * - GET /logout revokes, clears both cookies, 303 to /login: test/http/logout.test.ts ("from our own pages …");
+ * - another session's CSRF token refused: test/http/csrf.test.ts ("a header that differs from the
+ *   cookie …", "a header equal to the cookie is refused when the token is not the session's own");
+ * - cross-origin posts to /login, /signup, /logout: test/http/csrf.test.ts ("the Origin rule");
+ * - MAX_SESSIONS_PER_USER: test/serial/overload.test.ts ("keeps at most MAX_SESSIONS_PER_USER …");
+ * - protective headers on JSON answers and errors: test/unit/secure-defaults.test.ts ("sends the
+ *   protective headers on every kind of response …").
+ */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { GOOD_PASSWORD, signUpClient, startTestServer, uniqueName } from '../helpers/app.js';
+import { GOOD_PASSWORD, signUpClient, startTestServer } from '../helpers/app.js';
 import type { TestServer } from '../helpers/app.js';
 
 describe('browser sessions', () => {
@@ -9,28 +29,6 @@ describe('browser sessions', () => {
     server = await startTestServer();
   });
   after(async () => server.close());
-
-  it('signs up with 201, the user JSON and both cookies', async () => {
-    const client = server.client();
-    const username = uniqueName('Alice');
-    const res = await client.post<Record<string, unknown>>('/signup', { username, email: `${username}@example.com`, password: GOOD_PASSWORD });
-    assert.equal(res.status, 201);
-    assert.deepEqual(Object.keys(res.body).sort(), ['created_at', 'email', 'id', 'role', 'username']);
-    assert.equal(res.body.username, username);
-    assert.equal(res.body.role, 'user');
-    assert.match(String(res.body.created_at), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
-    const session = res.setCookies.find((c) => c.name === 'gatehouse_session');
-    const csrf = res.setCookies.find((c) => c.name === 'csrf_token');
-    assert.ok(session && csrf);
-    assert.equal(session.attributes.httponly, true);
-    assert.equal(session.attributes.samesite, 'Lax');
-    assert.equal(session.attributes.path, '/');
-    assert.equal(session.attributes.secure, undefined, 'plain HTTP with COOKIE_SECURE=auto is not Secure');
-    assert.equal(session.attributes['max-age'], undefined, 'signup gives a browser-session cookie');
-    assert.equal(csrf.attributes.httponly, undefined);
-    assert.equal(csrf.attributes.samesite, 'Lax');
-    assert.ok(Buffer.from(session.value, 'base64url').length >= 16, 'at least 128 bits');
-  });
 
   it('check_session and /api/me answer with the user; 204 and 401 without', async () => {
     const { client, user } = await signUpClient(server);
@@ -50,59 +48,6 @@ describe('browser sessions', () => {
     assert.equal(unauth.body.error.code, 'unauthenticated');
   });
 
-  it('logs in by username or email, case-insensitively', async () => {
-    const username = uniqueName('Bob');
-    const email = `${username}@Example.com`;
-    await signUpClient(server, username, GOOD_PASSWORD, email);
-    for (const identifier of [username, username.toUpperCase(), email.toLowerCase()]) {
-      const res = await server.client().post<{ username: string }>('/login', { username: identifier, password: GOOD_PASSWORD });
-      assert.equal(res.status, 200, identifier);
-      assert.equal(res.body.username, username);
-    }
-  });
-
-  it('gives the same 401 body for an unknown user and a wrong password', async () => {
-    const { user } = await signUpClient(server);
-    const wrong = await server.client().post('/login', { username: user.username, password: 'not the password at all' });
-    const unknown = await server.client().post('/login', { username: uniqueName('ghost'), password: 'not the password at all' });
-    assert.equal(wrong.status, 401);
-    assert.equal(unknown.status, 401);
-    assert.equal(wrong.text, unknown.text);
-    assert.deepEqual(wrong.body, { error: { code: 'invalid_credentials', message: 'Invalid username or password.' } });
-  });
-
-  it('remember: true sets a persistent cookie with Max-Age', async () => {
-    const { user } = await signUpClient(server);
-    const res = await server.client().post('/login', { username: user.username, password: GOOD_PASSWORD, remember: true });
-    const session = res.setCookies.find((c) => c.name === 'gatehouse_session');
-    const csrf = res.setCookies.find((c) => c.name === 'csrf_token');
-    assert.equal(session?.attributes['max-age'], String(server.config.sessionMaxAge));
-    assert.equal(csrf?.attributes['max-age'], String(server.config.sessionMaxAge));
-  });
-
-  it('logout needs the CSRF header, then revokes the session server-side', async () => {
-    const { client } = await signUpClient(server);
-    const replay = client.clone();
-    const refused = await client.request<{ error: { code: string } }>('DELETE', '/logout');
-    assert.equal(refused.status, 403);
-    assert.equal(refused.body.error.code, 'csrf_failed');
-    const ok = await client.send('DELETE', '/logout');
-    assert.equal(ok.status, 204);
-    assert.equal((await replay.get('/check_session')).status, 204, 'the old cookie is dead');
-    assert.equal((await replay.get('/api/me')).status, 401);
-    assert.equal((await server.client().request('DELETE', '/logout')).status, 204, 'without a session too');
-  });
-
-  it('GET /logout revokes, clears cookies and redirects to /login', async () => {
-    const { client } = await signUpClient(server);
-    const replay = client.clone();
-    const res = await client.get('/logout');
-    assert.equal(res.status, 303);
-    assert.equal(res.headers.get('location'), '/login');
-    assert.ok(res.setCookies.some((c) => c.name === 'gatehouse_session' && c.value === ''));
-    assert.equal((await replay.get('/check_session')).status, 204);
-  });
-
   it('login issues a new session id and CSRF token (no fixation)', async () => {
     const { client, user } = await signUpClient(server);
     const before = { session: client.cookie('gatehouse_session'), csrf: client.csrf };
@@ -112,29 +57,6 @@ describe('browser sessions', () => {
     assert.notEqual(client.cookie('gatehouse_session'), before.session);
     assert.notEqual(client.csrf, before.csrf);
     assert.equal((await planted.get('/check_session')).status, 204, 'the pre-login cookie does not survive login');
-  });
-
-  it('refuses cookie-authenticated unsafe requests without a matching CSRF token', async () => {
-    const { client } = await signUpClient(server);
-    const other = await signUpClient(server);
-    // Another session's valid CSRF token is not this session's.
-    const res = await client.request<{ error: { code: string } }>('DELETE', '/logout', { headers: { 'x-csrf-token': other.client.csrf ?? '' } });
-    assert.equal(res.status, 403);
-    assert.equal(res.body.error.code, 'csrf_failed');
-  });
-
-  it('refuses cross-origin unsafe requests to /login and with a session cookie', async () => {
-    const { client, user } = await signUpClient(server);
-    const login = await server.client().post<{ error: { code: string } }>('/login', { username: user.username, password: GOOD_PASSWORD }, { headers: { origin: 'https://evil.example' } });
-    assert.equal(login.status, 403);
-    assert.equal(login.body.error.code, 'origin_refused');
-    const fetchSite = await server.client().post<{ error: { code: string } }>('/signup', { username: uniqueName(), password: GOOD_PASSWORD }, { headers: { 'sec-fetch-site': 'cross-site' } });
-    assert.equal(fetchSite.status, 403);
-    const withCookie = await client.send<{ error: { code: string } }>('DELETE', '/logout', undefined, { headers: { origin: 'https://evil.example' } });
-    assert.equal(withCookie.status, 403);
-    assert.equal(withCookie.body.error.code, 'origin_refused');
-    const sameOrigin = await server.client().post('/login', { username: user.username, password: GOOD_PASSWORD }, { headers: { origin: server.url } });
-    assert.equal(sameOrigin.status, 200);
   });
 
   it('never accepts credentials in a query string', async () => {
@@ -164,6 +86,7 @@ describe('browser sessions', () => {
   });
 
   it('logout without a session is 204 and GET /logout without one still goes to /login', async () => {
+    assert.equal((await server.client().request('DELETE', '/logout')).status, 204);
     const res = await server.client().get('/logout');
     assert.equal(res.status, 303);
     assert.equal(res.headers.get('location'), '/login');
@@ -188,34 +111,6 @@ describe('browser sessions', () => {
     assert.equal((await second.get('/api/me')).status, 401);
     assert.equal((await server.client().post('/login', { username: user.username, password: GOOD_PASSWORD })).status, 401);
     assert.equal((await server.client().post('/login', { username: user.username, password: 'a brand new passphrase' })).status, 200);
-  });
-
-  it('keeps at most MAX_SESSIONS_PER_USER sessions, ending the oldest', async () => {
-    const limited = await startTestServer({ MAX_SESSIONS_PER_USER: '2' });
-    try {
-      const { client: first, user } = await signUpClient(limited);
-      const second = limited.client();
-      const third = limited.client();
-      await second.post('/login', { username: user.username, password: GOOD_PASSWORD });
-      assert.equal((await first.get('/api/me')).status, 200);
-      await third.post('/login', { username: user.username, password: GOOD_PASSWORD });
-      assert.equal((await first.get('/check_session')).status, 204, 'the oldest session ended');
-      assert.equal((await second.get('/api/me')).status, 200);
-      assert.equal((await third.get('/api/me')).status, 200);
-    } finally {
-      await limited.close();
-    }
-  });
-
-  it('sends security headers with JSON answers and errors alike', async () => {
-    const { client } = await signUpClient(server);
-    for (const res of [await client.get('/api/me'), await server.client().get('/api/me'), await server.client().post('/login', {})]) {
-      assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
-      assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
-      assert.ok(res.headers.get('x-frame-options'));
-      assert.ok(res.headers.get('referrer-policy'));
-      assert.equal(res.headers.get('x-powered-by'), null);
-    }
   });
 
   it('/check_session and logout look at the session cookie alone, never at Authorization', async () => {

@@ -5,7 +5,7 @@ import { GOOD_PASSWORD, startTestServer, uniqueName } from '../helpers/app.js';
 import type { TestServer } from '../helpers/app.js';
 
 interface UserBody {
-  id: number | string;
+  id: number;
   username: string;
   email: string | null;
   role: string;
@@ -26,12 +26,18 @@ describe('POST /signup', () => {
 
   describe('success', () => {
     it('answers 201 with the user JSON and nothing secret', async () => {
+      // The id is the contract's integer (a string id once passed here). Checked: with UserSchema's
+      // id a Type.String() (src/server/schemas.ts), the id arrives as "1" and this fails.
       const username = uniqueName('Dana');
-      const res = await signup({ username, email: `${username}@example.com`, password: GOOD_PASSWORD, password_confirmation: GOOD_PASSWORD });
+      const client = server.client();
+      const res = await client.post<UserBody>('/signup', { username, email: `${username}@example.com`, password: GOOD_PASSWORD, password_confirmation: GOOD_PASSWORD });
       assert.equal(res.status, 201);
       assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
       assert.deepEqual(Object.keys(res.body).sort(), ['created_at', 'email', 'id', 'role', 'username']);
-      assert.ok(typeof res.body.id === 'number' || typeof res.body.id === 'string');
+      assert.ok(Number.isSafeInteger(res.body.id) && res.body.id > 0, `id ${JSON.stringify(res.body.id)} is a positive integer`);
+      const me = await client.get<UserBody>('/api/me');
+      assert.equal(me.status, 200, 'signing up signs the new user in');
+      assert.deepEqual(me.body, res.body, '/api/me shows the same user, id included');
       assert.equal(res.body.username, username);
       assert.equal(res.body.email, `${username}@example.com`);
       assert.equal(res.body.role, 'user', 'signing up never makes an admin');
@@ -39,6 +45,24 @@ describe('POST /signup', () => {
       assert.match(res.body.created_at, /Z$/, 'UTC');
       assert.ok(!res.text.includes(GOOD_PASSWORD));
       assert.doesNotMatch(res.text, /\$2[aby]\$|hash|token|secret/i);
+    });
+
+    it('signs in with a browser-session cookie (HttpOnly, SameSite=Lax, Path=/, not Secure over HTTP) and a readable csrf_token', async () => {
+      // Moved here from test/http/sessions.test.ts; login's cookies are in test/http/login.test.ts.
+      const res = await signup({ username: uniqueName('cookies'), password: GOOD_PASSWORD });
+      assert.equal(res.status, 201);
+      const session = res.setCookies.find((c) => c.name === 'gatehouse_session');
+      const csrf = res.setCookies.find((c) => c.name === 'csrf_token');
+      assert.ok(session && csrf, 'both cookies are set');
+      for (const cookie of [session, csrf]) {
+        assert.equal(cookie.attributes.samesite, 'Lax', cookie.name);
+        assert.equal(cookie.attributes.path, '/', cookie.name);
+        assert.equal(cookie.attributes.secure, undefined, `${cookie.name}: plain HTTP with COOKIE_SECURE=auto is not Secure`);
+        assert.equal(cookie.attributes['max-age'], undefined, `${cookie.name}: signup gives a browser-session cookie`);
+        assert.equal(cookie.attributes.expires, undefined, cookie.name);
+      }
+      assert.equal(session.attributes.httponly, true);
+      assert.equal(csrf.attributes.httponly, undefined, 'the page script reads csrf_token');
     });
 
     it('ignores a role in the body: a visitor cannot sign up as admin', async () => {

@@ -3,10 +3,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { GOOD_PASSWORD, startTestServer, TEST_OUTPUT, uniqueName } from '../helpers/app.js';
+import { GOOD_PASSWORD, signUpClient, startTestServer, TEST_OUTPUT, uniqueName } from '../helpers/app.js';
 import { TestClient } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
 
@@ -246,6 +247,43 @@ describe('the real server process', () => {
     }
   });
 
+  it('WORKERS=2 on a port already taken: workers that keep exiting are not restarted forever; the primary stops, exit 1, and says why', async () => {
+    // The guard (src/cli/serve.ts) stops after more than 3 × WORKERS exits within 30 s. A worker
+    // here fails in about 2.5 s (two at a time), so the 7th exit comes after about 10 s; the
+    // guard would miss it only if each failed start took over 8 s. The 60 s bound only ends a run
+    // that would otherwise go on forever. Checked: with the guard's limit multiplied by 100 the
+    // primary restarts workers until the bound and this fails.
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const address = taken.address();
+    assert.ok(address && typeof address === 'object');
+    const server = run(process.execPath, ['dist/src/main.js'], serverEnv({ PORT: String(address.port), WORKERS: '2', DATABASE_URL: `sqlite:${databaseFile()}` }));
+    // Every worker seen while the primary runs, to check afterwards that none was left behind.
+    const workers = new Set<number>();
+    const watch = setInterval(() => {
+      for (const child of descendants(server.child.pid ?? 0)) workers.add(child.pid);
+    }, 200);
+    const boundTimer = new AbortController();
+    try {
+      const bound = delay(60_000, 'bound' as const, { signal: boundTimer.signal });
+      const outcome = await Promise.race([server.exited, bound]);
+      assert.notEqual(outcome, 'bound', `the primary was still restarting workers after 60 s:\n${server.output().slice(-2000)}`);
+      assert.deepEqual(outcome, { code: 1, signal: null }, server.output());
+      const stderr = server.stderr();
+      const exits = stderr.match(/worker \d+ exited \(1\); starting another/g) ?? [];
+      assert.ok(exits.length > 2 * 3, `more than 3 × WORKERS exits before stopping: ${exits.length}`);
+      assert.match(stderr, /EADDRINUSE/, 'each worker says why it could not start');
+      assert.match(stderr, /workers keep exiting \(\d+ in 30 s\); stopping\n$/, 'the primary says why it stops, last');
+      assert.ok(workers.size > 0, 'workers were seen');
+      for (const pid of workers) assert.throws(() => process.kill(pid, 0), /ESRCH/, `worker ${pid} left running`);
+    } finally {
+      boundTimer.abort();
+      clearInterval(watch);
+      kill(server);
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
+  });
+
   it('RATE_LIMITS=off warns at start', async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
@@ -334,6 +372,79 @@ describe('the gatehouse CLI', () => {
     const unknown = cli(['user', 'disable', '--username', uniqueName('nobody')], env);
     assert.equal(unknown.status, 1);
     assert.match(oneLine(unknown.stderr), /No user named/);
+  });
+
+  // Checked (dist rebuilt after each break, then restored): without endLogins() in setPassword
+  // (src/accounts/accounts.service.ts) the first test fails, the old session still answering
+  // /api/me; without its passwordProblem() check the second fails, "password" being accepted with exit 0.
+  it('user set-password (password on stdin): the old password stops working, the new one works, and that user\'s sessions and tokens end', async () => {
+    const database = `sqlite:${databaseFile()}`;
+    const server = await startTestServer({ DATABASE_URL: database, RATE_LIMIT_PER_IP: '100000' });
+    try {
+      const { client: browser, user } = await signUpClient(server);
+      const secondBrowser = server.client();
+      assert.equal((await secondBrowser.post('/login', { username: user.username, password: GOOD_PASSWORD })).status, 200);
+      const tokens = await server.client().post<{ access_token: string; refresh_token: string }>('/api/token', { username: user.username, password: GOOD_PASSWORD });
+      assert.equal(tokens.status, 200);
+      const bearer = { authorization: `Bearer ${tokens.body.access_token}` };
+      const bystander = await signUpClient(server);
+      assert.equal((await server.client().get('/api/me', { headers: bearer })).status, 200);
+
+      const newPassword = 'another good passphrase';
+      const changed = cli(['user', 'set-password', '--username', user.username.toUpperCase()], serverEnv({ DATABASE_URL: database }), `${newPassword}\n`);
+      assert.equal(changed.status, 0, changed.stderr);
+      assert.equal(oneLine(changed.stdout), `password set for ${user.username}; their sessions and tokens were ended`);
+      assert.ok(!changed.stdout.includes(newPassword) && !changed.stderr.includes(newPassword), 'the password is never echoed');
+
+      // The server is another process without Redis: it learns from the database once what it
+      // cached has aged past the 1 s the contract allows another instance.
+      await delay(1_100);
+      assert.equal((await browser.get('/api/me')).status, 401, 'the session the user had is ended');
+      assert.equal((await browser.get('/check_session')).status, 204);
+      assert.equal((await secondBrowser.get('/api/me')).status, 401, 'and every other session of theirs');
+      assert.equal((await server.client().get('/api/me', { headers: bearer })).status, 401, 'their access token is refused');
+      assert.equal((await server.client().post('/api/token/refresh', { refresh_token: tokens.body.refresh_token })).status, 401, 'their refresh token is refused');
+      assert.equal((await bystander.client.get('/api/me')).status, 200, 'another user\'s session is untouched');
+
+      assert.equal((await server.client().post('/login', { username: user.username, password: GOOD_PASSWORD })).status, 401, 'the old password no longer works');
+      assert.equal((await server.client().post('/api/token', { username: user.username, password: GOOD_PASSWORD })).status, 401);
+      const again = server.client();
+      assert.equal((await again.post('/login', { username: user.username, password: newPassword })).status, 200, 'the new one does');
+      assert.equal((await again.get('/api/me')).status, 200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('user set-password refuses a bad password or an unknown user with exit 1 and one line, and changes nothing', async () => {
+    const database = `sqlite:${databaseFile()}`;
+    const env = serverEnv({ DATABASE_URL: database });
+    const server = await startTestServer({ DATABASE_URL: database, RATE_LIMIT_PER_IP: '100000' });
+    try {
+      const { client: browser, user } = await signUpClient(server);
+      const refusals: Array<[string, string, RegExp]> = [
+        ['a common password', 'password\n', /too common/],
+        ['a short one', 'short\n', /at least 8 bytes/],
+        ['the username', `${user.username}\n`, /must not be the username/],
+        ['none at all', '', /at least 8 bytes/],
+      ];
+      for (const [what, input, message] of refusals) {
+        const result = cli(['user', 'set-password', '--username', user.username], env, input);
+        assert.equal(result.status, 1, `${what}: ${result.stderr}`);
+        assert.match(oneLine(result.stderr), message, what);
+        assert.equal(result.stdout, '', what);
+      }
+      const unknown = cli(['user', 'set-password', '--username', uniqueName('nobody')], env, `${GOOD_PASSWORD}\n`);
+      assert.equal(unknown.status, 1, unknown.stderr);
+      assert.match(oneLine(unknown.stderr), /No user named/);
+      assert.equal(unknown.stdout, '');
+
+      await delay(1_100);
+      assert.equal((await browser.get('/api/me')).status, 200, 'the session lives on');
+      assert.equal((await server.client().post('/login', { username: user.username, password: GOOD_PASSWORD })).status, 200, 'the password is unchanged');
+    } finally {
+      await server.close();
+    }
   });
 
   // On the old code `keys rotate` answered "previous keys verify for …" and the new key signed at once.

@@ -158,6 +158,35 @@ describe('AttemptThrottle', () => {
     assert.deepEqual(blocks, [900, 1800, 3600]);
   });
 
+  it('never blocks for more than 24 hours, however often the lockouts repeat (LOGIN_FAILURE_WINDOW_SECONDS up to its 86400 maximum)', async () => {
+    // Strikes are remembered for 24 h from the first, so the cap only binds when a doubled block
+    // falls due within that day: with a 7 h window the third block would be 28 h, with 16 h the
+    // second 32 h. Checked: without Math.min(…, MAX_BLOCK_MS) in AttemptThrottle#block this
+    // fails at the 7 h window's third lockout ("Retry-After 100800 is over a day").
+    const HOUR_S = 3600;
+    const expected: Array<[windowS: number, blocks: number[]]> = [
+      [900, [900, 1800, 3600, 7200, 14400, 28800, 57600, 900]],
+      [7 * HOUR_S, [25200, 50400, 86400, 25200, 50400, 86400]],
+      [16 * HOUR_S, [57600, 86400, 57600, 86400]],
+      [24 * HOUR_S, [86400, 86400, 86400]],
+    ];
+    for (const [windowS, blocks] of expected) {
+      const clock = fakeClock();
+      const throttle = new LoginThrottle(new MemoryLimitStore(clock), 3, windowS * 1000, true, clock);
+      const seen: number[] = [];
+      for (let lockout = 0; lockout < blocks.length; lockout += 1) {
+        for (let i = 0; i < 3; i += 1) await (await throttle.reserve('name:hal')).failed();
+        const refusal = await throttle.reserve('name:hal').then(() => null, (error: unknown) => error);
+        assert.ok(refusal instanceof RateLimitedError, `window ${windowS} s, lockout ${lockout + 1}: blocked`);
+        assert.ok(refusal.retryAfterSeconds <= 24 * HOUR_S, `window ${windowS} s, lockout ${lockout + 1}: Retry-After ${refusal.retryAfterSeconds} is over a day`);
+        seen.push(refusal.retryAfterSeconds);
+        // The owner waits the block out to the second, then the guesser strikes again.
+        clock.advance(refusal.retryAfterSeconds * 1000);
+      }
+      assert.deepEqual(seen, blocks, `window ${windowS} s`);
+    }
+  });
+
   it('gives a cancelled attempt back, and forgets attempts and strikes on success', async () => {
     const { throttle, store } = make();
     const held = await settle(Array.from({ length: 10 }, () => throttle.reserve('name:erin')));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import type { SpawnSyncReturns } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, describe, it } from 'node:test';
@@ -12,14 +12,14 @@ import { OverloadedError } from '../../src/errors.js';
 import { TEST_OUTPUT } from '../helpers/app.js';
 
 /** Run `lines` as a script of their own (PasswordHasher imported), in a child process: how it ends is what is tested. */
-function runWithHasher(name: string, timeoutMs: number, lines: string[]): SpawnSyncReturns<string> {
+function runWithHasher(name: string, timeoutMs: number, lines: string[], nodeOptions: string[] = []): SpawnSyncReturns<string> {
   const dir = join(TEST_OUTPUT, 'unit');
   mkdirSync(dir, { recursive: true });
   const script = join(dir, `${name}-${process.pid}.ts`);
   const hasherModule = pathToFileURL(join(process.cwd(), 'src/accounts/password.ts')).href;
   writeFileSync(script, [`import { PasswordHasher } from ${JSON.stringify(hasherModule)};`, ...lines].join('\n'));
   try {
-    return spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: timeoutMs });
+    return spawnSync(process.execPath, [...nodeOptions, '--import', 'tsx', script], { encoding: 'utf8', timeout: timeoutMs });
   } finally {
     rmSync(script, { force: true });
   }
@@ -167,23 +167,72 @@ describe('PasswordHasher', () => {
     assert.equal(child.stdout, 'true');
   });
 
-  it('close() lets a started hash finish and never aborts the process, however soon it comes and however often (regression: terminating a thread mid-load aborted the test run)', () => {
-    // Closing 0–15 ms after the first hash is asked for lands while the threads load bcrypt,
-    // while they hash, and after; before the fix about one close in a hundred aborted.
-    const child = runWithHasher('close-early', 60_000, [
-      'let hashed = 0;',
-      'for (let i = 0; i < 100; i += 1) {',
-      '  const hasher = new PasswordHasher(4, 2, 10);',
-      "  const hash = hasher.hash('correct horse battery staple').then((h) => { if (h.startsWith('$2b$04$')) hashed += 1; });",
-      '  await new Promise((resolve) => setTimeout(resolve, i % 16));',
-      '  await Promise.all([hasher.close(), hasher.close()]);',
-      '  await hash;',
-      '}',
-      'process.stdout.write(String(hashed));',
-    ]);
-    assert.equal(child.signal, null, `the process was stopped by ${child.signal}: ${child.stderr}`);
-    assert.equal(child.status, 0, child.stderr);
-    assert.equal(child.stdout, '100', 'every hash asked for before close() finished');
+  it('close() never stops a thread while it loads bcrypt, and lets a started hash finish (regression: terminating a thread mid-load aborted the test run)', () => {
+    // Deterministic (this replaced 100 closes at random 0–15 ms delays, which passed a third of
+    // the time with the bug back: about one mid-load terminate in a hundred aborts). A preload
+    // holds every hash thread inside its `require(bcrypt)` until the script has called close(), so
+    // close() always lands mid-load; the preload logs each load's start and end. A pool that stops
+    // a loading thread (worker.terminate(), as before 2f49680) leaves a load that never ends.
+    // Checked: with HashPool#exitAll terminating idle workers instead of asking them to exit, the
+    // second thread's load never ends (this fails every run); with every worker terminated, the
+    // hash is rejected and the script exits 1.
+    const dir = join(TEST_OUTPUT, 'unit');
+    mkdirSync(dir, { recursive: true });
+    const gate = join(dir, `hash-load-gate-${process.pid}`);
+    const log = join(dir, `hash-load-log-${process.pid}`);
+    const preload = join(dir, `hold-bcrypt-load-${process.pid}.cjs`);
+    rmSync(gate, { force: true });
+    writeFileSync(log, '');
+    writeFileSync(
+      preload,
+      [
+        "const { isMainThread, threadId, workerData } = require('node:worker_threads');",
+        "const { appendFileSync, existsSync } = require('node:fs');",
+        "const Module = require('node:module');",
+        'if (!isMainThread && workerData && workerData.bcryptPath) {',
+        '  const load = Module._load;',
+        '  Module._load = function (request, ...rest) {',
+        '    if (request !== workerData.bcryptPath) return load.call(this, request, ...rest);',
+        `    appendFileSync(${JSON.stringify(log)}, 'start ' + threadId + '\\n');`,
+        '    const sleep = new Int32Array(new SharedArrayBuffer(4));',
+        // Bounded, so a broken pool cannot hang the run: 20 s, well past the gate opening.
+        `    for (let i = 0; i < 4000 && !existsSync(${JSON.stringify(gate)}); i += 1) Atomics.wait(sleep, 0, 0, 5);`,
+        '    const exports = load.call(this, request, ...rest);',
+        `    appendFileSync(${JSON.stringify(log)}, 'loaded ' + threadId + '\\n');`,
+        '    return exports;',
+        '  };',
+        '}',
+      ].join('\n'),
+    );
+    try {
+      const child = runWithHasher(
+        'close-mid-load',
+        60_000,
+        [
+          "import { readFileSync, writeFileSync } from 'node:fs';",
+          "import { setTimeout as delay } from 'node:timers/promises';",
+          'const hasher = new PasswordHasher(4, 2, 10);',
+          "const hash = hasher.hash('correct horse battery staple');",
+          // Both threads are inside require(bcrypt), held there until the gate opens after close().
+          `for (let i = 0; i < 2000 && readFileSync(${JSON.stringify(log)}, 'utf8').split('start').length < 3; i += 1) await delay(10);`,
+          'const closed = Promise.all([hasher.close(), hasher.close()]);',
+          `writeFileSync(${JSON.stringify(gate)}, '');`,
+          'await closed;',
+          'process.stdout.write((await hash).slice(0, 7));',
+        ],
+        ['--require', preload],
+      );
+      assert.equal(child.signal, null, `the process was stopped by ${child.signal}: ${child.stderr}`);
+      assert.equal(child.status, 0, child.stderr);
+      assert.equal(child.stdout, '$2b$04$', 'the hash asked for before close() finished');
+      // Two threads (concurrency 2), each of which began loading before close() and finished after it.
+      const lines = readFileSync(log, 'utf8').trim().split('\n');
+      const threads = lines.filter((line) => line.startsWith('start ')).map((line) => line.slice('start '.length));
+      assert.equal(threads.length, 2, `both hash threads were loading when close() came: ${lines.join(', ')}`);
+      for (const id of threads) assert.ok(lines.includes(`loaded ${id}`), `thread ${id} was stopped mid-load: ${lines.join(', ')}`);
+    } finally {
+      for (const file of [gate, log, preload]) rmSync(file, { force: true });
+    }
   });
 });
 
