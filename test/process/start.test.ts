@@ -393,7 +393,7 @@ describe('the gatehouse CLI', () => {
       const newPassword = 'another good passphrase';
       const changed = cli(['user', 'set-password', '--username', user.username.toUpperCase()], serverEnv({ DATABASE_URL: database }), `${newPassword}\n`);
       assert.equal(changed.status, 0, changed.stderr);
-      assert.equal(oneLine(changed.stdout), `password set for ${user.username}; their sessions and tokens were ended`);
+      assert.equal(oneLine(changed.stdout), `password set for ${user.username}; their sessions and tokens were ended [database ${database}]`);
       assert.ok(!changed.stdout.includes(newPassword) && !changed.stderr.includes(newPassword), 'the password is never echoed');
 
       // The server is another process without Redis: it learns from the database once what it
