@@ -2,8 +2,9 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Config } from '../config.js';
 import { UnauthenticatedError, ValidationError } from '../errors.js';
-import { setSessionCookies } from '../server/cookies.js';
+import { clearSessionCookies, setSessionCookies } from '../server/cookies.js';
 import type { RoutePlugin } from '../server/http.js';
+import { resourceId } from '../server/path-id.js';
 import { principal } from '../server/plugins/auth.js';
 import { requestMeta } from '../server/request-meta.js';
 import { errorResponses, UserRef } from '../server/schemas.js';
@@ -43,7 +44,7 @@ export interface AccountRoutesOptions {
   recentAuth: RecentAuthService;
 }
 
-/** The signed-in user's own account: re-authentication and the password change. */
+/** The account itself: re-authentication, the password change, and deleting an account (one's own, or an admin deleting a user). */
 export const accountRoutes: RoutePlugin<AccountRoutesOptions> = async (app, { config, accounts, recentAuth }) => {
   const security: Array<Record<string, string[]>> = [{ bearer: [] }, { session: [] }];
 
@@ -91,6 +92,55 @@ export const accountRoutes: RoutePlugin<AccountRoutesOptions> = async (app, { co
       const { user, session } = await accounts.changePassword(principal(request).id, password, { kind: signIn.kind, id: signIn.id, persistent }, requestMeta(request));
       if (session) setSessionCookies(request, reply, config, session);
       return userJson(user);
+    },
+  );
+
+  /** The *recent* step of a route: after the body is read, before its fields are validated. */
+  const requireRecent = async (request: FastifyRequest) => {
+    await recentAuth.requireRecent(principal(request).id, signInOf(request), rawField(request, 'current_password'), requestMeta(request));
+  };
+  const recentNote = 'Needs a recent sign-in (REAUTH_MAX_AGE), or `current_password` in a JSON body.';
+
+  app.delete(
+    '/api/me',
+    {
+      preValidation: requireRecent,
+      schema: {
+        summary: 'Delete your account: everything you own goes; the audit log keeps its rows',
+        description: `${recentNote} The last active admin cannot (409 last_admin). Cookies are cleared.`,
+        tags: ['account'],
+        security,
+        response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 409, 413, 415, 422, 429) },
+      },
+    },
+    async (request, reply) => {
+      const me = principal(request);
+      await accounts.deleteAccount(me.id, { id: me.id, meta: requestMeta(request) });
+      clearSessionCookies(request, reply, config);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.delete(
+    '/api/admin/users/:id',
+    {
+      config: { access: 'admin' },
+      preValidation: requireRecent,
+      schema: {
+        summary: 'Delete a user (admins only)',
+        description: `${recentNote} Unknown id: 404; the last active admin: 409 last_admin. An admin deleting themself is signed out as with DELETE /api/me.`,
+        tags: ['admin'],
+        security,
+        params: Type.Object({ id: Type.String({ description: 'User id (a positive integer)' }) }),
+        response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 429) },
+      },
+    },
+    async (request, reply) => {
+      const admin = principal(request);
+      const userId = resourceId(request.params.id);
+      await accounts.deleteAccount(userId, { id: admin.id, meta: requestMeta(request) });
+      if (userId === admin.id) clearSessionCookies(request, reply, config);
+      return reply.status(204).send(null);
     },
   );
 };

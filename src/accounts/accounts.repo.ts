@@ -232,3 +232,9 @@ export async function findPasswordHash(db: Db, userId: number): Promise<string |
   const row = await db.selectFrom('password_credentials').select('password_hash').where('user_id', '=', userId).executeTakeFirst();
   return row?.password_hash ?? null;
 }
+
+/** Delete a user; their sessions, logins, credentials and bucketlists go with them (foreign keys cascade). */
+export async function deleteUser(db: Db, userId: number): Promise<boolean> {
+  const result = await db.deleteFrom('users').where('id', '=', userId).executeTakeFirst();
+  return Number(result.numDeletedRows) === 1;
+}

@@ -124,6 +124,29 @@ export class AccountService {
     return { user, session };
   }
 
+  /**
+   * Delete an account (the user's own, or by an admin): everything it owns goes, its audit rows stay
+   * (with the id and name copied in), and the username and email are free again. The last active
+   * admin cannot be deleted (409 last_admin), decided under the same lock as a demotion.
+   */
+  async deleteAccount(userId: number, actor: { id: number; meta: RequestMeta }): Promise<void> {
+    const { db, clock, bus } = this.deps;
+    const now = isoNow(clock);
+    const deleted = await db.transaction().execute(async (trx) => {
+      const user = await repo.findUserById(trx, userId);
+      if (!user) throw new NotFoundError('No such user.');
+      if (user.role === 'admin' && !user.disabled) {
+        await repo.lockAdmins(trx);
+        if ((await repo.countActiveAdmins(trx)) <= 1) throw new ConflictError('last_admin', 'The last active admin cannot be deleted.');
+      }
+      await repo.deleteUser(trx, userId);
+      return user;
+    });
+    // Every instance drops the user's cached sessions and logins (their rows are gone already).
+    await bus.publish({ kind: 'user', userId });
+    await recordAudit(db, { event: 'account_deleted', userId, username: deleted.username, actorId: actor.id, detail: { by: actor.id === userId ? 'self' : 'admin' }, ...actor.meta }, now);
+  }
+
   /** Change role and/or disabled flag, refusing to leave the system without an active admin (409 last_admin). */
   async updateAccount(userId: number, patch: { role?: Role; disabled?: boolean }, actor: { id: number | null; meta?: RequestMeta }): Promise<UserRecord> {
     const { db, clock, bus } = this.deps;

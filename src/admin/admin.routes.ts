@@ -22,6 +22,7 @@ const AUDIT_EVENTS: readonly AuditEventName[] = [
   'session_revoked',
   'reauthenticated',
   'reauthentication_failed',
+  'account_deleted',
   'role_changed',
   'user_disabled',
   'user_enabled',

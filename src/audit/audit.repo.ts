@@ -11,6 +11,7 @@ export type AuditEventName =
   | 'session_revoked'
   | 'reauthenticated'
   | 'reauthentication_failed'
+  | 'account_deleted'
   | 'role_changed'
   | 'user_disabled'
   | 'user_enabled'
