@@ -13,6 +13,9 @@ import { AttemptThrottle, LoginThrottle } from './limits/login-throttle.js';
 import { RedisLimitStore } from './limits/redis-store.js';
 import { MemoryLimitStore } from './limits/store.js';
 import type { LimitStore } from './limits/store.js';
+import { Mailer } from './mail/mailer.js';
+import { createMailTransport } from './mail/transport.js';
+import type { MailTransport } from './mail/transport.js';
 import { SessionService } from './sessions/sessions.service.js';
 import { UserSessionsService } from './sessions/user-sessions.service.js';
 import { createStorage } from './storage/database.js';
@@ -52,7 +55,12 @@ export interface Services {
   logins: LoginService;
   bucketlists: BucketlistService;
   admin: AdminService;
-  /** Stops the services' own resources (hash threads, the bus); the storage and Redis belong to the caller. */
+  /** Mail: links (capped per address) and notices, sent after the answer from a bounded queue. */
+  mailer: Mailer;
+  /**
+   * Stops the services' own resources (hash threads, the bus, the mail queue: mails waiting for a
+   * first attempt or a retry are dropped); the storage and Redis belong to the caller.
+   */
   close(): Promise<void>;
 }
 
@@ -67,6 +75,8 @@ export interface ServiceDependencies {
   redis?: Redis;
   limitStore?: LimitStore;
   bus?: RevocationBus;
+  /** Where mail goes; by default SMTP_URL's server, or .eml files in MAIL_DIR without it. */
+  mailTransport?: MailTransport;
 }
 
 /**
@@ -87,6 +97,15 @@ export function createServices(config: Readonly<Config>, deps: ServiceDependenci
   const tokens = new TokenService(db, config, clock, keys, bus);
   const userSessions = new UserSessionsService({ db, clock, bus });
   const accounts = new AccountService({ db, clock, hasher, sessions, tokens, userSessions, bus });
+  const mailer = new Mailer({
+    transport: deps.mailTransport ?? createMailTransport(config),
+    from: config.mailFrom,
+    publicUrl: config.publicUrl,
+    limitStore,
+    linkMailsPerHour: config.emailsPerAddressPerHour,
+    log,
+    clock,
+  });
   const throttle = new LoginThrottle(limitStore, config.loginFailuresPerAccount, config.loginFailureWindowSeconds * 1000, config.rateLimits, clock);
   return {
     config,
@@ -112,7 +131,9 @@ export function createServices(config: Readonly<Config>, deps: ServiceDependenci
     logins: new LoginService({ db, clock, hasher, throttle, accounts, sessions, tokens }),
     bucketlists: new BucketlistService({ db, dialect: storage.dialect, clock }),
     admin: new AdminService({ db, accounts }),
+    mailer,
     async close() {
+      await mailer.close();
       await bus.close();
       await hasher.close();
     },

@@ -66,6 +66,22 @@ export interface Config {
   limitStoreMaxKeys: number;
   dbPoolSize: number;
   dbStatementTimeoutMs: number;
+  /** SMTP_URL, parsed; null: each mail is written as an .eml file to `mailDir` instead (refused in production). */
+  smtp: SmtpSettings | null;
+  /** The From header of every mail: `Name <address>` or a bare address. */
+  mailFrom: string;
+  /** Where mail goes as .eml files when there is no SMTP_URL. */
+  mailDir: string;
+  /** Most mails with links to one address in any 60 minutes (sent or failed); notices are not counted. */
+  emailsPerAddressPerHour: number;
+}
+
+/** Where SMTP_URL points. `secure`: TLS from the first byte (smtps://); otherwise STARTTLS when the server offers it. */
+export interface SmtpSettings {
+  host: string;
+  port: number;
+  secure: boolean;
+  auth: { user: string; pass: string } | null;
 }
 
 /** Thrown when a setting is invalid; the message is one line naming the variable. */
@@ -183,6 +199,56 @@ function metricsToken(env: Env): string | null {
   return raw ?? null;
 }
 
+/** SMTP_URL as it may appear in an error or a log line: never its password. */
+function smtpLabel(raw: string): string {
+  // Up to the last "@": a password typed without percent-encoding may hold "@" or "/".
+  return raw.replace(/^([^:/]*:\/\/).*@/, '$1***@');
+}
+
+function smtpSettings(env: Env): SmtpSettings | null {
+  const raw = read(env, 'SMTP_URL');
+  if (raw === undefined) return null;
+  const shape = 'must be smtp://[user:pass@]host[:port] or smtps://…';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('SMTP_URL', `${shape}, got "${smtpLabel(raw)}"`);
+  }
+  if ((url.protocol !== 'smtp:' && url.protocol !== 'smtps:') || url.hostname === '' || !['', '/'].includes(url.pathname) || url.search !== '' || url.hash !== '' || url.port === '0') {
+    throw new ConfigError('SMTP_URL', `${shape}, got "${smtpLabel(raw)}"`);
+  }
+  const secure = url.protocol === 'smtps:';
+  let auth: SmtpSettings['auth'] = null;
+  if (url.username !== '' || url.password !== '') {
+    try {
+      auth = { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) };
+    } catch {
+      throw new ConfigError('SMTP_URL', 'the user name or password is not valid percent-encoding');
+    }
+  }
+  return Object.freeze({
+    // The URL parser keeps an IPv6 literal's brackets; a socket address has none.
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    // The submission ports: 465 for TLS from the start, 587 for STARTTLS.
+    port: url.port === '' ? (secure ? 465 : 587) : Number(url.port),
+    secure,
+    auth: auth && Object.freeze(auth),
+  });
+}
+
+const MAIL_ADDRESS = '[^\\s<>@"]+@[^\\s<>@]+';
+
+function mailFrom(env: Env, publicUrl: string): string {
+  const raw = read(env, 'MAIL_FROM');
+  if (raw === undefined) return `Gatehouse <no-reply@${new URL(publicUrl).hostname}>`;
+  // A line break would let the value write headers of its own.
+  if (/[\r\n]/.test(raw) || !new RegExp(`^(${MAIL_ADDRESS}|[^<>]*<${MAIL_ADDRESS}>)$`).test(raw)) {
+    throw new ConfigError('MAIL_FROM', `must be an address or Name <address>, got "${raw.replace(/[\r\n]/g, ' ')}"`);
+  }
+  return raw;
+}
+
 function isAddressOrRange(entry: string): boolean {
   const [address = '', prefix, ...rest] = entry.split('/');
   const family = isIP(address);
@@ -244,6 +310,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const sessionIdleTimeout = integer(env, 'SESSION_IDLE_TIMEOUT', 7 * 24 * 3600, 60, 365 * 24 * 3600);
   const sessionMaxAge = integer(env, 'SESSION_MAX_AGE', 30 * 24 * 3600, 60, 5 * 365 * 24 * 3600);
   const keyEncryptionSecret = read(env, 'KEY_ENCRYPTION_SECRET') ?? null;
+  const smtp = smtpSettings(env);
 
   if (nodeEnv === 'production') {
     if (cookieSecure === 'false') {
@@ -257,6 +324,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     }
     if (/change.?me|replace.?me|placeholder|^(.)\1*$/i.test(keyEncryptionSecret)) {
       throw new ConfigError('KEY_ENCRYPTION_SECRET', 'looks like a placeholder; generate one, e.g. `openssl rand -base64 48`');
+    }
+    if (smtp === null) {
+      throw new ConfigError('SMTP_URL', 'must be set when NODE_ENV=production (without it mail is only written to files in MAIL_DIR)');
     }
   }
   if (keyEncryptionSecret !== null && keyEncryptionSecret.length < 16) {
@@ -304,6 +374,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     limitStoreMaxKeys: integer(env, 'LIMIT_STORE_MAX_KEYS', 100_000, 100, 10_000_000),
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 1000),
     dbStatementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
+    smtp,
+    mailFrom: mailFrom(env, publicUrl),
+    mailDir: read(env, 'MAIL_DIR') ?? './data/mail',
+    emailsPerAddressPerHour: integer(env, 'EMAILS_PER_ADDRESS_PER_HOUR', 5, 1, 1000),
   });
 }
 

@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
 import { OverloadedError } from '../errors.js';
-import type { Counter, LimitStore } from './store.js';
+import type { Counter, LimitStore, SlidingCount } from './store.js';
 import { MemoryLimitStore } from './store.js';
 
 const REQUEST = 'gatehouse:limit';
@@ -14,9 +14,19 @@ type Operation =
   | { op: 'decrement'; key: string }
   | { op: 'get'; key: string }
   | { op: 'set'; key: string; count: number; resetAt: number }
-  | { op: 'delete'; key: string };
+  | { op: 'delete'; key: string }
+  | { op: 'slidingAdd'; key: string; windowMs: number; limit: number };
 
-type Entry = Counter | null;
+type Entry = Counter | SlidingCount | null;
+
+// A reply's shape follows its operation; these guards let the types say so without a cast.
+function isSlidingCount(entry: Entry | undefined): entry is SlidingCount {
+  return typeof entry === 'object' && entry !== null && 'allowed' in entry;
+}
+
+function isCounter(entry: Entry | undefined): entry is Counter {
+  return typeof entry === 'object' && entry !== null && 'resetAt' in entry;
+}
 
 interface Request {
   type: typeof REQUEST;
@@ -50,6 +60,8 @@ async function apply(store: LimitStore, operation: Operation): Promise<Entry> {
     case 'delete':
       await store.delete(operation.key);
       return null;
+    case 'slidingAdd':
+      return store.slidingAdd(operation.key, operation.windowMs, operation.limit);
   }
 }
 
@@ -94,7 +106,8 @@ export class ClusterLimitStore implements LimitStore {
   }
 
   async increment(key: string, windowMs: number): Promise<Counter> {
-    return (await this.#call({ op: 'increment', key, windowMs }, () => this.#fallback.increment(key, windowMs))) ?? this.#fallback.increment(key, windowMs);
+    const entry = await this.#call({ op: 'increment', key, windowMs }, () => this.#fallback.increment(key, windowMs));
+    return isCounter(entry) ? entry : this.#fallback.increment(key, windowMs);
   }
 
   async decrement(key: string): Promise<void> {
@@ -105,7 +118,8 @@ export class ClusterLimitStore implements LimitStore {
   }
 
   async get(key: string): Promise<Counter | null> {
-    return this.#call({ op: 'get', key }, () => this.#fallback.get(key));
+    const entry = await this.#call({ op: 'get', key }, () => this.#fallback.get(key));
+    return isCounter(entry) ? entry : null;
   }
 
   async set(key: string, count: number, resetAt: number): Promise<void> {
@@ -120,6 +134,11 @@ export class ClusterLimitStore implements LimitStore {
       await this.#fallback.delete(key);
       return null;
     });
+  }
+
+  async slidingAdd(key: string, windowMs: number, limit: number): Promise<SlidingCount> {
+    const entry = await this.#call({ op: 'slidingAdd', key, windowMs, limit }, () => this.#fallback.slidingAdd(key, windowMs, limit));
+    return isSlidingCount(entry) ? entry : this.#fallback.slidingAdd(key, windowMs, limit);
   }
 
   #call(operation: Operation, fallback: () => Promise<Entry>): Promise<Entry> {

@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Counter, LimitStore } from './store.js';
+import type { Counter, LimitStore, SlidingCount } from './store.js';
 import { MemoryLimitStore } from './store.js';
 
 /** Add one; a new key (or one without expiry) starts a window. Returns [count, milliseconds left]. */
@@ -26,6 +27,24 @@ const READ = `
 local count = redis.call('GET', KEYS[1])
 if not count then return nil end
 return {tonumber(count), redis.call('PTTL', KEYS[1])}`;
+
+/**
+ * A sliding window as a sorted set of events scored by time: trim what left the window, count,
+ * and add one only when there is room, all in one script so concurrent callers on any instance
+ * are serialised. ARGV: now, window (ms), limit, a unique member. Returns [allowed 0|1, count].
+ * The key expires a window after its newest event, so an idle address leaves nothing behind.
+ */
+const SLIDING_ADD = `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count >= tonumber(ARGV[3]) then
+  return {0, count}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], window)
+return {1, count + 1}`;
 
 /** How often the "Redis unavailable" warning may repeat while Redis stays down. */
 const WARN_INTERVAL_MS = 60_000;
@@ -117,6 +136,20 @@ export class RedisLimitStore implements LimitStore {
     );
     // Counts kept in memory during an outage must not outlive a reset either.
     await this.#fallback.delete(key);
+  }
+
+  // The caller's clock, not Redis's TIME, scores the events: the fake clocks of tests move the window
+  // as they do the memory store's, and an hour's window shrugs off the seconds instances may differ by.
+  async slidingAdd(key: string, windowMs: number, limit: number): Promise<SlidingCount> {
+    return this.#attempt(
+      async () => {
+        const now = this.clock();
+        const member = `${now}:${randomBytes(6).toString('base64url')}`;
+        const [allowed, count] = (await this.redis.eval(SLIDING_ADD, 1, this.prefix + key, String(now), String(Math.max(1, Math.ceil(windowMs))), String(limit), member)) as [number, number];
+        return { allowed: Number(allowed) === 1, count: Number(count) };
+      },
+      () => this.#fallback.slidingAdd(key, windowMs, limit),
+    );
   }
 
   // Operational time (Date.now), not the injected clock: a frozen test clock must not freeze recovery.

@@ -56,6 +56,8 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     DATABASE_URL: database.url,
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Without SMTP_URL mail becomes .eml files: here, never in ./data.
+    MAIL_DIR: join(TEST_OUTPUT, 'mail'),
     ...env,
   });
   let storage: Storage;

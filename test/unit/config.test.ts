@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
 const SECRET = 'k'.repeat(20) + 'Zq8-vW3#pL0xR7tY5uI2oP9';
-const PRODUCTION = { NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com', KEY_ENCRYPTION_SECRET: SECRET };
+const PRODUCTION = { NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com', KEY_ENCRYPTION_SECRET: SECRET, SMTP_URL: 'smtps://mail.example.com' };
 
 function configError(env: Record<string, string>): ConfigError {
   try {
@@ -63,6 +63,10 @@ describe('loadConfig', () => {
         limitStoreMaxKeys: 100_000,
         dbPoolSize: 10,
         dbStatementTimeoutMs: 5000,
+        smtp: null,
+        mailFrom: 'Gatehouse <no-reply@127.0.0.1>',
+        mailDir: './data/mail',
+        emailsPerAddressPerHour: 5,
       },
     );
     assert.ok(Object.isFrozen(config));
@@ -97,6 +101,10 @@ describe('loadConfig', () => {
       METRICS_PORT: '9100',
       METRICS_HOST: '10.0.0.5',
       LIMIT_STORE_MAX_KEYS: '5000',
+      SMTP_URL: 'smtp://gatehouse:s3cret@mail.example.com:2525',
+      MAIL_FROM: 'Example Auth <auth@example.com>',
+      MAIL_DIR: '/tmp/gatehouse-mail',
+      EMAILS_PER_ADDRESS_PER_HOUR: '2',
     });
     assert.equal(config.port, 8080);
     assert.equal(config.host, '0.0.0.0');
@@ -120,6 +128,44 @@ describe('loadConfig', () => {
     assert.equal(config.metricsPort, 9100);
     assert.equal(config.metricsHost, '10.0.0.5');
     assert.equal(config.limitStoreMaxKeys, 5000);
+    assert.deepEqual(config.smtp, { host: 'mail.example.com', port: 2525, secure: false, auth: { user: 'gatehouse', pass: 's3cret' } });
+    assert.equal(config.mailFrom, 'Example Auth <auth@example.com>');
+    assert.equal(config.mailDir, '/tmp/gatehouse-mail');
+    assert.equal(config.emailsPerAddressPerHour, 2);
+  });
+
+  describe('mail settings', () => {
+    it('reads SMTP_URL: smtp:// or smtps://, percent-encoded credentials, the submission port by default', () => {
+      assert.deepEqual(loadConfig({ SMTP_URL: 'smtp://mail.example.com' }).smtp, { host: 'mail.example.com', port: 587, secure: false, auth: null });
+      assert.deepEqual(loadConfig({ SMTP_URL: 'smtps://mail.example.com' }).smtp, { host: 'mail.example.com', port: 465, secure: true, auth: null });
+      assert.deepEqual(loadConfig({ SMTP_URL: 'smtps://no-reply%40example.com:p%40ss%3Aword@[::1]:1465/' }).smtp, {
+        host: '::1',
+        port: 1465,
+        secure: true,
+        auth: { user: 'no-reply@example.com', pass: 'p@ss:word' },
+      });
+    });
+
+    it('never repeats an SMTP_URL password in its error', () => {
+      for (const value of ['smtp://user:hunter2-secret@mail.example.com/path', 'smtp://user:hunter2/secret@mail.example.com?x=1', 'http://user:hunter2-secret@mail.example.com']) {
+        const error = configError({ SMTP_URL: value });
+        assert.equal(error.variable, 'SMTP_URL');
+        assert.doesNotMatch(error.message, /hunter2/, error.message);
+      }
+    });
+
+    it("takes MAIL_FROM's default from PUBLIC_URL's host name, without the port", () => {
+      assert.equal(loadConfig({ PUBLIC_URL: 'https://auth.example.com:8443/base' }).mailFrom, 'Gatehouse <no-reply@auth.example.com>');
+      assert.equal(loadConfig({ HOST: 'localhost', PORT: '8081' }).mailFrom, 'Gatehouse <no-reply@localhost>');
+      assert.equal(loadConfig({ MAIL_FROM: 'auth@example.com' }).mailFrom, 'auth@example.com');
+      assert.equal(loadConfig({ MAIL_FROM: '"Example, Inc." <auth@example.com>' }).mailFrom, '"Example, Inc." <auth@example.com>');
+    });
+
+    it('caps link mails at 5 per address per hour unless EMAILS_PER_ADDRESS_PER_HOUR says otherwise', () => {
+      assert.equal(loadConfig({}).emailsPerAddressPerHour, 5);
+      assert.equal(loadConfig({ EMAILS_PER_ADDRESS_PER_HOUR: '1' }).emailsPerAddressPerHour, 1);
+      assert.equal(loadConfig({ EMAILS_PER_ADDRESS_PER_HOUR: '1000' }).emailsPerAddressPerHour, 1000);
+    });
   });
 
   describe('TRUST_PROXY', () => {
@@ -225,9 +271,20 @@ describe('loadConfig', () => {
     ['METRICS_PORT', 'abc'],
     ['DB_POOL_SIZE', '0'],
     ['DB_STATEMENT_TIMEOUT_MS', '5'],
+    ['SMTP_URL', 'mail.example.com:25'],
+    ['SMTP_URL', 'smtp://'],
+    ['SMTP_URL', 'smtp://mail.example.com:0'],
+    ['SMTP_URL', 'smtp://mail.example.com?secure=false'],
+    ['SMTP_URL', 'smtp://user:%zz@mail.example.com'],
+    ['MAIL_FROM', 'Gatehouse'],
+    ['MAIL_FROM', 'Gatehouse <no-reply>'],
+    ['MAIL_FROM', 'a@example.com\r\nBcc: victim@example.com'],
+    ['EMAILS_PER_ADDRESS_PER_HOUR', '0'],
+    ['EMAILS_PER_ADDRESS_PER_HOUR', '1001'],
+    ['EMAILS_PER_ADDRESS_PER_HOUR', 'five'],
   ];
   for (const [name, value] of invalid) {
-    it(`refuses ${name}=${value} with one line naming ${name}`, () => {
+    it(`refuses ${name}=${JSON.stringify(value)} with one line naming ${name}`, () => {
       const error = configError({ [name]: value });
       assert.equal(error.variable, name);
       assert.ok(error.message.startsWith(`${name}: `), error.message);
@@ -261,6 +318,15 @@ describe('loadConfig', () => {
       assert.equal(configError({ ...PRODUCTION, PUBLIC_URL: 'http://auth.example.com' }).variable, 'PUBLIC_URL');
       const { PUBLIC_URL: _omitted, ...withoutUrl } = PRODUCTION;
       assert.equal(configError(withoutUrl).variable, 'PUBLIC_URL');
+    });
+
+    it('refuses to start without SMTP_URL, naming it: mail would only go to files', () => {
+      const { SMTP_URL: _omitted, ...withoutSmtp } = PRODUCTION;
+      const error = configError(withoutSmtp);
+      assert.equal(error.variable, 'SMTP_URL');
+      assert.ok(!error.message.includes('\n'));
+      // Development and tests write .eml files instead.
+      assert.equal(loadConfig({ NODE_ENV: 'test' }).smtp, null);
     });
 
     it('refuses a missing, short or placeholder KEY_ENCRYPTION_SECRET', () => {

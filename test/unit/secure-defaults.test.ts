@@ -99,6 +99,8 @@ describe('secure defaults in production behind a TLS proxy, COOKIE_SECURE=auto, 
       PUBLIC_URL: 'https://auth.example.com',
       COOKIE_SECURE: 'auto',
       KEY_ENCRYPTION_SECRET: 'Zq8-vW3#pL0xR7tY5uI2oP9-k4Jm6Nb1Hg7Fd3Sa',
+      // Production needs one; nothing here sends mail (port 9, discard, refuses on loopback).
+      SMTP_URL: 'smtp://127.0.0.1:9',
       RATE_LIMIT_PER_IP: '100000',
     });
   });

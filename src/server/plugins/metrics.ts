@@ -5,18 +5,22 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PasswordHasher } from '../../accounts/password.js';
 import type { LimitStore } from '../../limits/store.js';
+import type { MailStats } from '../../mail/mailer.js';
 import { UnauthenticatedError } from '../../errors.js';
 import { countActiveSessions } from '../../sessions/sessions.repo.js';
 import { constantTimeEqual, sha256Hex } from '../../sessions/tokens.js';
 import type { Storage } from '../../storage/database.js';
 
-/** What the metrics read: the hash queue, the database (active sessions, pool) and the limit store. */
+/** What the metrics read: the hash queue, the database (active sessions, pool), the limit store and the mail queue. */
 export interface MetricsSources {
   hasher: Pick<PasswordHasher, 'queueDepth' | 'inFlight'>;
   storage: Storage;
   limitStore: LimitStore;
+  mailer: { readonly stats: MailStats };
   clock: () => number;
 }
+
+const MAIL_OUTCOMES = ['sent', 'failed', 'dropped', 'capped'] as const;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -121,6 +125,32 @@ function createRegistry(app: FastifyInstance, sources: MetricsSources): { regist
       },
     });
   }
+
+  // The mailer keeps plain counts; a scrape adds what changed since the last one.
+  const mailsSeen: Record<(typeof MAIL_OUTCOMES)[number], number> = { sent: 0, failed: 0, dropped: 0, capped: 0 };
+  const mails = new Counter({
+    name: 'gatehouse_mails_total',
+    help: 'Mails by outcome: sent (accepted by SMTP, or written to MAIL_DIR), failed (given up after three retries), dropped (the queue was full, or shutdown), capped (a link mail refused by EMAILS_PER_ADDRESS_PER_HOUR; no mail made).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+    collect() {
+      const stats = sources.mailer.stats;
+      for (const outcome of MAIL_OUTCOMES) {
+        const added = stats[outcome] - mailsSeen[outcome];
+        if (added > 0) this.inc({ outcome }, added);
+        mailsSeen[outcome] = stats[outcome];
+      }
+    },
+  });
+  for (const outcome of MAIL_OUTCOMES) mails.inc({ outcome }, 0);
+  new Gauge({
+    name: 'gatehouse_mail_queue_length',
+    help: 'Mails held by this process: waiting to be sent, being sent, or waiting for a retry (at most 1000; past that new mails are dropped).',
+    registers: [registry],
+    collect() {
+      this.set(sources.mailer.stats.queued);
+    },
+  });
 
   const limitStore = sources.limitStore as { degraded?: boolean };
   if (typeof limitStore.degraded === 'boolean') {
