@@ -18,6 +18,7 @@ const CHOSEN = [
   'bucketlists',
   'bucketlists-rename',
   'bucketlist',
+  'account',
   'not-found',
   'login-mobile',
   'home-mobile',

@@ -27,6 +27,7 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'GET /': 'checks the session itself: 303 to /login without one',
   'GET /bucketlists': 'web app route: same session check as /',
   'GET /bucketlists/:id': 'web app route: same session check as /',
+  'GET /account': 'web app route: same session check as /',
   'GET /assets/*': "the web app's static build",
   'OPTIONS *': 'CORS preflight (only with CORS_ORIGINS); carries no credentials by design',
   'GET /openapi.json': 'the API description',

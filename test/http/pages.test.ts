@@ -95,6 +95,7 @@ describe('web app pages', () => {
       ['/bucketlists', '/login?next=%2Fbucketlists'],
       ['/bucketlists?q=trip&page=2', '/login?next=%2Fbucketlists%3Fq%3Dtrip%26page%3D2'],
       ['/bucketlists/7', '/login?next=%2Fbucketlists%2F7'],
+      ['/account', '/login?next=%2Faccount'],
     ];
     for (const [path, location] of cases) {
       const res = await anonymous.get(path, { headers: HTML });
@@ -151,6 +152,7 @@ describe('web app pages', () => {
       ['/bucketlists?page=3&q=x', 'Bucketlists'],
       ['/bucketlists/1', 'Bucketlist'],
       ['/bucketlists/2147483647', 'Bucketlist'],
+      ['/account', 'Account'],
     ] as const) {
       const res = await client.get<string>(path, { headers: HTML });
       assert.equal(res.status, 200, path);
@@ -162,7 +164,7 @@ describe('web app pages', () => {
   it('answers the 404 page for any other HTML path, signed in or not', async () => {
     const client = await signedIn(server);
     const anonymous = server.client();
-    for (const path of ['/nope', '/bucketlists/abc', '/bucketlists/0', '/bucketlists/01', '/bucketlists/2147483648', '/bucketlists/1/items', '/bucketlists/', '/home']) {
+    for (const path of ['/nope', '/bucketlists/abc', '/bucketlists/0', '/bucketlists/01', '/bucketlists/2147483648', '/bucketlists/1/items', '/bucketlists/', '/home', '/account/', '/account/sessions']) {
       for (const who of [client, anonymous]) {
         const res = await who.get<string>(path, { headers: HTML });
         assert.equal(res.status, 404, path);

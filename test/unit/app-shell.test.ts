@@ -32,13 +32,25 @@ describe('the app shell the server renders', () => {
   it('titles each page', () => {
     assert.match(renderAppPage(INDEX, { name: 'bucketlists' }, user('x')), /<title>Bucketlists · Gatehouse<\/title>/);
     assert.match(renderAppPage(INDEX, { name: 'bucketlist', id: 3 }, user('x')), /<title>Bucketlist · Gatehouse<\/title>/);
+    assert.match(renderAppPage(INDEX, { name: 'account' }, user('x')), /<title>Account · Gatehouse<\/title>/);
+  });
+
+  it('lists the same navigation as the app, the current page marked', () => {
+    const nav = (route: Parameters<typeof renderAppPage>[1]) => {
+      const html = /<nav class="site-nav" aria-label="Main">([\s\S]*?)<\/nav>/.exec(renderAppPage(INDEX, route, user('x')))?.[1] ?? '';
+      return [...html.matchAll(/<a href="([^"]+)"( aria-current="page")?>([^<]+)<\/a>/g)].map((m) => `${m[3]} ${m[1]}${m[2] ? ' (current)' : ''}`);
+    };
+    assert.deepEqual(nav({ name: 'home' }), ['Home / (current)', 'Bucketlists /bucketlists', 'Account /account']);
+    assert.deepEqual(nav({ name: 'bucketlist', id: 3 }), ['Home /', 'Bucketlists /bucketlists (current)', 'Account /account']);
+    assert.deepEqual(nav({ name: 'account' }), ['Home /', 'Bucketlists /bucketlists', 'Account /account (current)']);
   });
 
   it('knows the app routes and nothing else', () => {
     assert.deepEqual(matchAppRoute('/'), { name: 'home' });
     assert.deepEqual(matchAppRoute('/bucketlists'), { name: 'bucketlists' });
     assert.deepEqual(matchAppRoute('/bucketlists/42'), { name: 'bucketlist', id: 42 });
-    for (const path of ['/bucketlists/', '/bucketlists/0', '/bucketlists/-1', '/bucketlists/1.5', '/bucketlists/01', '/bucketlists/2147483648', '/bucketlists/1/items', '/x', '']) {
+    assert.deepEqual(matchAppRoute('/account'), { name: 'account' });
+    for (const path of ['/account/', '/Account', '/account/sessions', '/bucketlists/', '/bucketlists/0', '/bucketlists/-1', '/bucketlists/1.5', '/bucketlists/01', '/bucketlists/2147483648', '/bucketlists/1/items', '/x', '']) {
       assert.equal(matchAppRoute(path), null, path);
     }
   });

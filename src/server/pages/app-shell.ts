@@ -11,7 +11,7 @@ export interface ShellUser {
   created_at: string;
 }
 
-const TITLES: Record<AppRoute['name'], string> = { home: 'Home', bucketlists: 'Bucketlists', bucketlist: 'Bucketlist' };
+const TITLES: Record<AppRoute['name'], string> = { home: 'Home', bucketlists: 'Bucketlists', bucketlist: 'Bucketlist', account: 'Account' };
 
 /**
  * JSON for a `<script type="application/json">`: never executed, so the strict CSP holds, and with
@@ -24,7 +24,8 @@ export function jsonForScript(value: unknown): string {
 function header(route: AppRoute, username: string): string {
   const nav = [
     { href: '/', label: 'Home', current: route.name === 'home' },
-    { href: '/bucketlists', label: 'Bucketlists', current: route.name !== 'home' },
+    { href: '/bucketlists', label: 'Bucketlists', current: route.name === 'bucketlists' || route.name === 'bucketlist' },
+    { href: '/account', label: 'Account', current: route.name === 'account' },
   ]
     .map((item) => `<li><a href="${item.href}"${item.current ? ' aria-current="page"' : ''}>${item.label}</a></li>`)
     .join('');
@@ -37,6 +38,8 @@ function header(route: AppRoute, username: string): string {
 
 const NEEDS_SCRIPT =
   '<noscript><p class="notice">Managing bucketlists needs JavaScript. Your account pages (log in, sign up, log out) work without it.</p></noscript>';
+const ACCOUNT_NEEDS_SCRIPT =
+  '<noscript><p class="notice">This page needs JavaScript: it lists where you are signed in, changes your password and deletes your account. Logging out works without it.</p></noscript>';
 
 function mainContent(route: AppRoute, username: string): string {
   switch (route.name) {
@@ -46,6 +49,8 @@ function mainContent(route: AppRoute, username: string): string {
       return `<h1 tabindex="-1">Your bucketlists</h1><p class="status">Loading your bucketlists…</p>${NEEDS_SCRIPT}`;
     case 'bucketlist':
       return `<p class="back"><a href="/bucketlists"><span aria-hidden="true">← </span>All bucketlists</a></p><h1 tabindex="-1">Bucketlist</h1><p class="status">Loading the bucketlist…</p>${NEEDS_SCRIPT}`;
+    case 'account':
+      return `<h1 tabindex="-1">Your account</h1><p class="status">Loading your account…</p>${ACCOUNT_NEEDS_SCRIPT}`;
   }
 }
 

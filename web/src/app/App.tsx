@@ -1,4 +1,5 @@
 import { useEffect, useRef } from 'react';
+import { AccountPage } from '../features/account/AccountPage';
 import { BucketlistPage } from '../features/bucketlists/BucketlistPage';
 import { BucketlistsPage } from '../features/bucketlists/BucketlistsPage';
 import { HomePage } from '../features/home/HomePage';
@@ -26,6 +27,7 @@ export function App() {
       {route.name === 'home' ? <HomePage /> : null}
       {route.name === 'bucketlists' ? <BucketlistsPage /> : null}
       {route.name === 'bucketlist' ? <BucketlistPage key={route.id} id={route.id} /> : null}
+      {route.name === 'account' ? <AccountPage /> : null}
       {route.name === 'not-found' ? <NotFoundPage /> : null}
     </Layout>
   );

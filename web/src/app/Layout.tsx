@@ -6,6 +6,7 @@ import { Link, useLocation } from '../lib/router';
 const NAV = [
   { href: '/', label: 'Home', current: (path: string) => path === '/' },
   { href: '/bucketlists', label: 'Bucketlists', current: (path: string) => path === '/bucketlists' || path.startsWith('/bucketlists/') },
+  { href: '/account', label: 'Account', current: (path: string) => path === '/account' },
 ];
 
 /**

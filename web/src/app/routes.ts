@@ -3,7 +3,7 @@
  * it serves the app for these paths, sends visitors without a session to the login page, and
  * answers the 404 page for anything else. Change both together.
  */
-export type Route = { name: 'home' } | { name: 'bucketlists' } | { name: 'bucketlist'; id: number } | { name: 'not-found' };
+export type Route = { name: 'home' } | { name: 'bucketlists' } | { name: 'bucketlist'; id: number } | { name: 'account' } | { name: 'not-found' };
 
 /** Ids are spelled as in the API: positive decimal integers up to 2^31 − 1, no sign or leading zeros. */
 const POSITIVE_ID = /^[1-9][0-9]{0,9}$/;
@@ -14,5 +14,6 @@ export function matchRoute(pathname: string): Route {
   if (pathname === '/bucketlists') return { name: 'bucketlists' };
   const detail = /^\/bucketlists\/([^/]+)$/.exec(pathname);
   if (detail?.[1] && POSITIVE_ID.test(detail[1]) && Number(detail[1]) <= MAX_ID) return { name: 'bucketlist', id: Number(detail[1]) };
+  if (pathname === '/account') return { name: 'account' };
   return { name: 'not-found' };
 }
