@@ -40,7 +40,7 @@ export class GatehouseError extends Error {
 /** A route that changes the account needs a recent login or re-authentication (REAUTH_MAX_AGE). */
 export class ReauthenticationRequiredError extends GatehouseError {
   constructor() {
-    super('reauthentication_required', 403, 'Confirm it is you: re-authenticate (POST /api/me/reauthenticate) or send current_password.');
+    super('reauthentication_required', 403, 'Please confirm it is you: enter your password again.');
   }
 }
 

@@ -7,6 +7,8 @@ export interface UserRecord {
   id: number;
   username: string;
   email: string | null;
+  /** The current address is proven the user's (false when there is none). */
+  emailVerified: boolean;
   role: Role;
   disabled: boolean;
   tokensValidAfter: string | null;
@@ -22,6 +24,7 @@ const userColumns = [
   'users.id',
   'users.username',
   'users.email',
+  'users.email_verified_at',
   'users.role',
   'users.disabled_at',
   'users.tokens_valid_after',
@@ -33,6 +36,7 @@ type UserRow = {
   id: number;
   username: string;
   email: string | null;
+  email_verified_at: string | null;
   role: Role;
   disabled_at: string | null;
   tokens_valid_after: string | null;
@@ -45,6 +49,7 @@ export function toUserRecord(row: UserRow): UserRecord {
     id: Number(row.id),
     username: row.username,
     email: row.email,
+    emailVerified: row.email !== null && row.email_verified_at !== null,
     role: row.role,
     disabled: row.disabled_at !== null,
     tokensValidAfter: row.tokens_valid_after,
@@ -95,7 +100,7 @@ export async function usernameOrEmailTaken(db: Db, username: string, email: stri
 
 export async function insertUser(
   db: Db,
-  input: { username: string; email: string | null; role: Role; passwordHash: string; now: string },
+  input: { username: string; email: string | null; emailVerified?: boolean; role: Role; passwordHash: string; now: string },
 ): Promise<UserRecord> {
   return db.transaction().execute(async (trx) => {
     const row = await trx
@@ -105,6 +110,7 @@ export async function insertUser(
         username_normalized: normalizeUsername(input.username),
         email: input.email,
         email_normalized: input.email === null ? null : normalizeEmail(input.email),
+        email_verified_at: input.email !== null && input.emailVerified ? input.now : null,
         role: input.role,
         disabled_at: null,
         tokens_valid_after: null,

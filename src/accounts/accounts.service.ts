@@ -60,8 +60,11 @@ export interface AccountServiceDeps {
 export class AccountService {
   constructor(private readonly deps: AccountServiceDeps) {}
 
-  /** Create an account with a password. Throws ValidationError (422) or ConflictError (409). */
-  async signUp(input: SignUpInput, meta: RequestMeta, role: Role = 'user'): Promise<UserRecord> {
+  /**
+   * Create an account with a password. Throws ValidationError (422) or ConflictError (409).
+   * `emailVerified`: the operator vouches for the address (the CLI's `user create --email`).
+   */
+  async signUp(input: SignUpInput, meta: RequestMeta, role: Role = 'user', options: { emailVerified?: boolean } = {}): Promise<UserRecord> {
     const { db, clock, hasher } = this.deps;
     const fields = signUpProblems(input);
     if (Object.keys(fields).length > 0) throw new ValidationError(fields);
@@ -76,7 +79,7 @@ export class AccountService {
     const now = isoNow(clock);
     let user: UserRecord;
     try {
-      user = await repo.insertUser(db, { username: input.username, email, role, passwordHash, now });
+      user = await repo.insertUser(db, { username: input.username, email, emailVerified: options.emailVerified ?? false, role, passwordHash, now });
     } catch (error) {
       if (!(error instanceof UniqueViolationError)) throw error;
       throw error.constraint.includes('email') ? emailTaken() : usernameTaken();

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 export type Role = 'user' | 'admin';
 
@@ -10,6 +10,8 @@ export interface UsersTable {
   username_normalized: string;
   email: string | null;
   email_normalized: string | null;
+  /** When the current address was proven the user's; null: not verified, or no address. */
+  email_verified_at: ColumnType<string | null, string | null | undefined, string | null>;
   role: Role;
   disabled_at: string | null;
   /** Access tokens issued before this instant are refused (password change, disable, logout-all). */

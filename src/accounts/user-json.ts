@@ -3,7 +3,7 @@ import type { UserRecord } from './accounts.repo.js';
 
 /** The contract's user JSON: nothing secret. */
 export function userJson(user: Principal | UserRecord) {
-  return { id: user.id, username: user.username, email: user.email, role: user.role, created_at: user.createdAt };
+  return { id: user.id, username: user.username, email: user.email, email_verified: user.emailVerified, role: user.role, created_at: user.createdAt };
 }
 
 /** The admin view adds `disabled`. */

@@ -12,7 +12,7 @@ export interface SessionWithUser {
   expiresAt: string;
   /** The last login or re-authentication (see REAUTH_MAX_AGE). */
   authenticatedAt: string;
-  user: { id: number; username: string; email: string | null; role: Role; disabled: boolean; createdAt: string };
+  user: { id: number; username: string; email: string | null; emailVerified: boolean; role: Role; disabled: boolean; createdAt: string };
 }
 
 export async function insertSession(db: Db, session: SessionsTable): Promise<void> {
@@ -36,6 +36,7 @@ export async function findSessionByTokenHash(db: Db, tokenHash: string): Promise
       'sessions.authenticated_at',
       'users.username',
       'users.email',
+      'users.email_verified_at',
       'users.role',
       'users.disabled_at',
       'users.created_at',
@@ -56,6 +57,7 @@ export async function findSessionByTokenHash(db: Db, tokenHash: string): Promise
       id: Number(row.user_id),
       username: row.username,
       email: row.email,
+      emailVerified: row.email !== null && row.email_verified_at !== null,
       role: row.role,
       disabled: row.disabled_at !== null,
       createdAt: row.created_at,

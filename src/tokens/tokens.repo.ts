@@ -17,7 +17,7 @@ export interface LoginState {
   familyExpiresAt: string;
   /** The token login's last login or re-authentication (see REAUTH_MAX_AGE). */
   authenticatedAt: string;
-  user: { id: number; username: string; email: string | null; role: Role; disabled: boolean; createdAt: string; tokensValidAfter: string | null };
+  user: { id: number; username: string; email: string | null; emailVerified: boolean; role: Role; disabled: boolean; createdAt: string; tokensValidAfter: string | null };
 }
 
 export async function insertFamily(
@@ -104,6 +104,7 @@ export async function findLoginState(db: Db, familyId: string): Promise<LoginSta
       'users.id',
       'users.username',
       'users.email',
+      'users.email_verified_at',
       'users.role',
       'users.disabled_at',
       'users.created_at',
@@ -120,6 +121,7 @@ export async function findLoginState(db: Db, familyId: string): Promise<LoginSta
       id: Number(row.id),
       username: row.username,
       email: row.email,
+      emailVerified: row.email !== null && row.email_verified_at !== null,
       role: row.role,
       disabled: row.disabled_at !== null,
       createdAt: row.created_at,

@@ -180,7 +180,7 @@ export class TokenService {
     if (state.user.tokensValidAfter !== null && claims.iat < Math.floor(Date.parse(state.user.tokensValidAfter) / 1000)) return { refused: 'credentials_changed' };
     const { user } = state;
     return {
-      principal: { id: user.id, username: user.username, email: user.email, role: user.role, createdAt: user.createdAt },
+      principal: { id: user.id, username: user.username, email: user.email, emailVerified: user.emailVerified, role: user.role, createdAt: user.createdAt },
       authenticatedAt: state.authenticatedAt,
       sessionId: claims.sid,
       tokenId: claims.jti,

@@ -80,7 +80,7 @@ describe('admin API', () => {
     assert.ok(all.body.total >= 4);
     const first = all.body.items.find((u) => u.id === made[0]?.id);
     assert.ok(first);
-    assert.deepEqual(Object.keys(first).sort(), ['created_at', 'disabled', 'email', 'id', 'role', 'username']);
+    assert.deepEqual(Object.keys(first).sort(), ['created_at', 'disabled', 'email', 'email_verified', 'id', 'role', 'username']);
     assert.equal(first.disabled, false);
     assert.equal(first.email, `${tag}0@Example.org`);
     const ids = all.body.items.map((u) => u.id);

@@ -8,6 +8,7 @@ interface UserBody {
   id: number;
   username: string;
   email: string | null;
+  email_verified: boolean;
   role: string;
   created_at: string;
 }
@@ -33,7 +34,7 @@ describe('POST /signup', () => {
       const res = await client.post<UserBody>('/signup', { username, email: `${username}@example.com`, password: GOOD_PASSWORD, password_confirmation: GOOD_PASSWORD });
       assert.equal(res.status, 201);
       assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
-      assert.deepEqual(Object.keys(res.body).sort(), ['created_at', 'email', 'id', 'role', 'username']);
+      assert.deepEqual(Object.keys(res.body).sort(), ['created_at', 'email', 'email_verified', 'id', 'role', 'username']);
       assert.ok(Number.isSafeInteger(res.body.id) && res.body.id > 0, `id ${JSON.stringify(res.body.id)} is a positive integer`);
       const me = await client.get<UserBody>('/api/me');
       assert.equal(me.status, 200, 'signing up signs the new user in');
@@ -41,6 +42,7 @@ describe('POST /signup', () => {
       assert.equal(res.body.username, username);
       assert.equal(res.body.email, `${username}@example.com`);
       assert.equal(res.body.role, 'user', 'signing up never makes an admin');
+      assert.equal(res.body.email_verified, false, 'an address given at signup is not verified yet');
       assert.ok(Math.abs(Date.parse(res.body.created_at) - Date.now()) < 60_000);
       assert.match(res.body.created_at, /Z$/, 'UTC');
       assert.ok(!res.text.includes(GOOD_PASSWORD));

@@ -311,9 +311,10 @@ describe('the gatehouse CLI', () => {
 
     const server = await startTestServer({ DATABASE_URL: database });
     try {
-      const login = await server.client().post<{ role: string }>('/login', { username: admin, password: GOOD_PASSWORD });
+      const login = await server.client().post<{ role: string; email_verified: boolean }>('/login', { username: admin, password: GOOD_PASSWORD });
       assert.equal(login.status, 200);
       assert.equal(login.body.role, 'admin');
+      assert.equal(login.body.email_verified, true, 'an address given to the CLI is stored verified');
 
       // The last active admin cannot be disabled: a one-line refusal, exit 1.
       const refused = cli(['user', 'disable', '--username', admin], env);

@@ -3,6 +3,8 @@ export interface User {
   id: number | string;
   username: string;
   email: string | null;
+  /** The address is proven the user's; false when there is none. */
+  email_verified: boolean;
   role: 'user' | 'admin';
   created_at: string;
 }
