@@ -35,7 +35,7 @@ describe('POST /login', () => {
     for (const identifier of [username, username.toUpperCase(), email, email.toUpperCase(), ` ${email} `]) {
       const res = await server.client().post<Record<string, unknown>>('/login', { username: identifier, password: GOOD_PASSWORD });
       assert.equal(res.status, 200, identifier);
-      assert.deepEqual(res.body, { id: user.id, username, email, role: 'user', created_at: res.body.created_at });
+      assert.deepEqual(res.body, { id: user.id, username, email, email_verified: false, role: 'user', created_at: res.body.created_at });
       assert.ok(cookie(res, SESSION).value.length >= 22);
     }
   });

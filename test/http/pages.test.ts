@@ -117,7 +117,7 @@ describe('web app pages', () => {
     assert.match(res.body, /<title>Home · Gatehouse<\/title>/);
     const data = bootstrapData(res.body);
     assert.equal(data.user.username, username);
-    assert.deepEqual(Object.keys(data.user).sort(), ['created_at', 'email', 'id', 'role', 'username']);
+    assert.deepEqual(Object.keys(data.user).sort(), ['created_at', 'email', 'email_verified', 'id', 'role', 'username']);
     assert.ok(!res.body.includes('<!--gatehouse:'), 'every placeholder is filled');
   });
 
