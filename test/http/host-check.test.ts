@@ -131,6 +131,25 @@ describe('Host check on a loopback listener', () => {
     assert.match(raw, /"code":"forbidden"/);
   });
 
+  it('checks the host of an absolute-form target too, which wins over Host (checked: without it, served as /healthz)', async () => {
+    const raw = (target: string) => {
+      const url = new URL(server.url);
+      return new Promise<string>((resolve, reject) => {
+        const socket = connect({ host: url.hostname, port: Number(url.port) }, () => socket.end(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`));
+        let text = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => (text += chunk));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+    };
+    const refused = await raw('http://evil.example/healthz');
+    assert.match(refused, /^HTTP\/1\.1 403 /);
+    assert.match(refused, /"code":"forbidden"/);
+    assert.match(await raw(`http://127.0.0.1:${port}/healthz`), /^HTTP\/1\.1 200 /, 'its own address in absolute form is fine');
+    assert.match(await raw('/healthz'), /^HTTP\/1\.1 200 /);
+  });
+
   it('reads the Host header itself, never X-Forwarded-Host (a script can set that one)', async () => {
     const proxied = await startTestServer({ TRUST_PROXY: 'on' });
     try {

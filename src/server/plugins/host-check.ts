@@ -18,6 +18,16 @@ export function hostnameOf(host: string): string | null {
   }
 }
 
+/** The host name of an absolute-form request target, or null when it is not an http(s) URL. */
+function hostOfTarget(target: string): string | null {
+  try {
+    const url = new URL(target);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.hostname : null;
+  } catch {
+    return null;
+  }
+}
+
 /** 127.0.0.0/8, ::1 (also IPv4-mapped) and `localhost`, as normalized by hostnameOf. */
 export function isLoopbackName(hostname: string): boolean {
   return (
@@ -56,12 +66,17 @@ export const hostCheckPlugin = fp(
     const accepted = new Set<string>();
 
     // Callback-style, as every per-request hook here: an async hook costs a promise on every request.
+    const allowed = (name: string | null) => name !== null && (isLoopbackName(name) || name === publicHostname);
     app.addHook('onRequest', (request, reply, done) => {
       const host = request.headers.host;
-      if (host !== undefined && accepted.has(host)) return done();
+      // An absolute-form target (`GET http://evil.example/… HTTP/1.1`) names the host in the request
+      // line, and HTTP says that one wins over Host: it must pass the same check.
+      const target = request.raw.url ?? '/';
+      const absolute = target[0] !== '/' && target !== '*';
+      if (!absolute && host !== undefined && accepted.has(host)) return done();
       const name = host === undefined ? null : hostnameOf(host);
-      if (host !== undefined && name !== null && (isLoopbackName(name) || name === publicHostname)) {
-        if (accepted.size < ACCEPTED_CACHE_SIZE) accepted.add(host);
+      if (host !== undefined && allowed(name) && (!absolute || allowed(hostOfTarget(target)))) {
+        if (!absolute && accepted.size < ACCEPTED_CACHE_SIZE) accepted.add(host);
         return done();
       }
       // Answered here, in JSON, rather than through the form pages' error handler: a refused Host
