@@ -95,7 +95,7 @@ export function createServices(config: Readonly<Config>, deps: ServiceDependenci
   const keys = new KeyRing(db, new KeyVault(config.keyEncryptionSecret), clock, log);
   const sessions = new SessionService(db, config, clock, bus);
   const tokens = new TokenService(db, config, clock, keys, bus);
-  const userSessions = new UserSessionsService({ db, clock, bus });
+  const userSessions = new UserSessionsService({ db, clock, bus, sessions });
   const accounts = new AccountService({ db, clock, hasher, sessions, tokens, userSessions, bus });
   const mailer = new Mailer({
     transport: deps.mailTransport ?? createMailTransport(config),

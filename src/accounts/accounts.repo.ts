@@ -49,13 +49,18 @@ export function toUserRecord(row: UserRow): UserRecord {
     id: Number(row.id),
     username: row.username,
     email: row.email,
-    emailVerified: row.email !== null && row.email_verified_at !== null,
+    emailVerified: isEmailVerified(row),
     role: row.role,
     disabled: row.disabled_at !== null,
     tokensValidAfter: row.tokens_valid_after,
     credentialEpoch: Number(row.credential_epoch),
     createdAt: row.created_at,
   };
+}
+
+/** An address is verified only while there is one: the rule every query that reads a user applies. */
+export function isEmailVerified(row: { email: string | null; email_verified_at: string | null }): boolean {
+  return row.email !== null && row.email_verified_at !== null;
 }
 
 export function normalizeUsername(username: string): string {

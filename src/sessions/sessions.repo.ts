@@ -1,3 +1,4 @@
+import { isEmailVerified } from '../accounts/accounts.repo.js';
 import type { Role } from '../accounts/accounts.table.js';
 import type { Db } from '../storage/database.js';
 import type { SessionsTable } from './sessions.table.js';
@@ -57,7 +58,7 @@ export async function findSessionByTokenHash(db: Db, tokenHash: string): Promise
       id: Number(row.user_id),
       username: row.username,
       email: row.email,
-      emailVerified: row.email !== null && row.email_verified_at !== null,
+      emailVerified: isEmailVerified(row),
       role: row.role,
       disabled: row.disabled_at !== null,
       createdAt: row.created_at,

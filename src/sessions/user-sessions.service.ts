@@ -7,6 +7,7 @@ import type { Db } from '../storage/database.js';
 import { isoNow } from '../storage/database.js';
 import * as tokensRepo from '../tokens/tokens.repo.js';
 import * as repo from './sessions.repo.js';
+import type { SessionService } from './sessions.service.js';
 
 /** One of a user's ways in: a browser session, or a token login (refresh family, `sid` of its access tokens). */
 export interface SignIn {
@@ -27,6 +28,7 @@ export interface UserSessionsDeps {
   db: Db;
   clock: () => number;
   bus: RevocationBus;
+  sessions: Pick<SessionService, 'revokeById'>;
 }
 
 /**
@@ -62,10 +64,8 @@ export class UserSessionsService {
     const { db, clock, bus } = this.deps;
     const now = isoNow(clock);
     let kind: 'browser' | 'token' | null = null;
-    const session = await repo.deleteSessionOfUser(db, userId, id);
-    if (session) {
+    if (await this.deps.sessions.revokeById(userId, id)) {
       kind = 'browser';
-      await bus.publish({ kind: 'session', tokenHash: session.tokenHash });
     } else if (await tokensRepo.revokeFamilyOfUser(db, userId, id, actor.kind === 'admin' ? 'admin_revoked' : 'user_revoked', now)) {
       kind = 'token';
       await bus.publish({ kind: 'family', familyId: id });

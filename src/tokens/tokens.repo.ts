@@ -1,3 +1,4 @@
+import { isEmailVerified } from '../accounts/accounts.repo.js';
 import type { Role } from '../accounts/accounts.table.js';
 import type { Db } from '../storage/database.js';
 
@@ -121,7 +122,7 @@ export async function findLoginState(db: Db, familyId: string): Promise<LoginSta
       id: Number(row.id),
       username: row.username,
       email: row.email,
-      emailVerified: row.email !== null && row.email_verified_at !== null,
+      emailVerified: isEmailVerified(row),
       role: row.role,
       disabled: row.disabled_at !== null,
       createdAt: row.created_at,
