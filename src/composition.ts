@@ -1,7 +1,10 @@
 import { Redis } from 'ioredis';
 import { AccountService } from './accounts/accounts.service.js';
+import { EmailLinks } from './accounts/email-links.js';
+import { EmailService } from './accounts/email.service.js';
 import { LoginService } from './accounts/login.service.js';
 import { PasswordHasher } from './accounts/password.js';
+import { PasswordResetService } from './accounts/password-reset.service.js';
 import { RecentAuthService } from './accounts/recent-auth.service.js';
 import { AdminService } from './admin/admin.service.js';
 import { BucketlistService } from './bucketlists/bucketlists.service.js';
@@ -52,6 +55,12 @@ export interface Services {
   recentAuth: RecentAuthService;
   tokens: TokenService;
   accounts: AccountService;
+  /** The account's address: verification links, changing and removing it. */
+  email: EmailService;
+  /** Forgot password (answered before any lookup) and reset. */
+  passwordReset: PasswordResetService;
+  /** The mailed links' tokens (the sweep deletes expired ones). */
+  emailLinks: EmailLinks;
   logins: LoginService;
   bucketlists: BucketlistService;
   admin: AdminService;
@@ -96,7 +105,6 @@ export function createServices(config: Readonly<Config>, deps: ServiceDependenci
   const sessions = new SessionService(db, config, clock, bus);
   const tokens = new TokenService(db, config, clock, keys, bus);
   const userSessions = new UserSessionsService({ db, clock, bus, sessions });
-  const accounts = new AccountService({ db, clock, hasher, sessions, tokens, userSessions, bus });
   const mailer = new Mailer({
     transport: deps.mailTransport ?? createMailTransport(config),
     from: config.mailFrom,
@@ -106,6 +114,10 @@ export function createServices(config: Readonly<Config>, deps: ServiceDependenci
     log,
     clock,
   });
+  const accounts = new AccountService({ db, clock, hasher, sessions, tokens, userSessions, bus, notices: mailer });
+  const emailLinks = new EmailLinks({ db, clock, mailer, verifyTtlSeconds: config.emailTokenTtl, resetTtlSeconds: config.passwordResetTtl });
+  const email = new EmailService({ db, clock, links: emailLinks, notices: mailer, bus, requireVerification: config.requireEmailVerification });
+  const passwordReset = new PasswordResetService({ db, clock, hasher, links: emailLinks, accounts, notices: mailer, log });
   const throttle = new LoginThrottle(limitStore, config.loginFailuresPerAccount, config.loginFailureWindowSeconds * 1000, config.rateLimits, clock);
   return {
     config,
@@ -128,11 +140,15 @@ export function createServices(config: Readonly<Config>, deps: ServiceDependenci
     }),
     tokens,
     accounts,
-    logins: new LoginService({ db, clock, hasher, throttle, accounts, sessions, tokens }),
+    email,
+    passwordReset,
+    emailLinks,
+    logins: new LoginService({ db, clock, hasher, throttle, accounts, sessions, tokens, email, requireEmailVerification: config.requireEmailVerification }),
     bucketlists: new BucketlistService({ db, dialect: storage.dialect, clock }),
     admin: new AdminService({ db, accounts }),
     mailer,
     async close() {
+      await passwordReset.close();
       await mailer.close();
       await bus.close();
       await hasher.close();
@@ -211,13 +227,14 @@ export async function withServices<T>(config: Readonly<Config>, log: ServiceLog,
 export const HOUSEKEEPING_INTERVAL_MS = 3600_000;
 
 /**
- * The hourly sweep of expired sessions, token logins and spent refresh tokens, for a serving
+ * The hourly sweep of expired sessions, token logins, spent refresh tokens and mailed links, for a serving
  * process (a check never needs it: expired rows are refused anyway). Returns its stop function.
  */
-export function startHousekeeping(services: Pick<Services, 'sessions' | 'tokens'>, log: ServiceLog, intervalMs = HOUSEKEEPING_INTERVAL_MS): () => void {
+export function startHousekeeping(services: Pick<Services, 'sessions' | 'tokens' | 'emailLinks'>, log: ServiceLog, intervalMs = HOUSEKEEPING_INTERVAL_MS): () => void {
   const sweep = setInterval(() => {
     services.sessions.deleteExpired().catch((error: unknown) => log.warn({ err: error }, 'session sweep failed'));
     services.tokens.deleteExpired().catch((error: unknown) => log.warn({ err: error }, 'token sweep failed'));
+    services.emailLinks.deleteExpired().catch((error: unknown) => log.warn({ err: error }, 'email link sweep failed'));
   }, intervalMs);
   sweep.unref();
   return () => clearInterval(sweep);

@@ -44,6 +44,12 @@ export interface Config {
   sessionMaxAge: number;
   /** Seconds a login or re-authentication counts as recent for the routes that change the account. */
   reauthMaxAge: number;
+  /** Seconds an email verification link stays valid. */
+  emailTokenTtl: number;
+  /** Seconds a password reset or email change link stays valid. */
+  passwordResetTtl: number;
+  /** A correct password is refused (403 email_not_verified) until the user's address is verified; CLI-made users are exempt. */
+  requireEmailVerification: boolean;
   maxSessionsPerUser: number;
   corsOrigins: string[];
   workers: number;
@@ -288,6 +294,9 @@ function jwtAlgorithm(env: Env): 'EdDSA' | 'ES256' {
   throw new ConfigError('JWT_ALGORITHM', `must be EdDSA or ES256, got "${raw}"`);
 }
 
+/** The contract's duration settings take any positive whole number of seconds: the bound only keeps dates valid (68 years). */
+const ANY_DURATION = 2 ** 31 - 1;
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
@@ -356,7 +365,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     refreshReuseGraceSeconds: integer(env, 'REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
     sessionIdleTimeout,
     sessionMaxAge: Math.max(sessionMaxAge, 60),
-    reauthMaxAge: integer(env, 'REAUTH_MAX_AGE', 600, 1, 365 * 24 * 3600),
+    reauthMaxAge: integer(env, 'REAUTH_MAX_AGE', 600, 1, ANY_DURATION),
+    emailTokenTtl: integer(env, 'EMAIL_TOKEN_TTL', 86_400, 1, ANY_DURATION),
+    passwordResetTtl: integer(env, 'PASSWORD_RESET_TTL', 3600, 1, ANY_DURATION),
+    requireEmailVerification: onOff(env, 'REQUIRE_EMAIL_VERIFICATION', false),
     maxSessionsPerUser: integer(env, 'MAX_SESSIONS_PER_USER', 50, 1, 10_000),
     corsOrigins,
     workers: workers(env),

@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'overloaded'
   | 'unavailable'
   | 'reauthentication_required'
+  | 'email_not_verified'
+  | 'mfa_required'
   | 'internal_error';
 
 export type FieldErrors = Record<string, string>;
@@ -41,6 +43,13 @@ export class GatehouseError extends Error {
 export class ReauthenticationRequiredError extends GatehouseError {
   constructor() {
     super('reauthentication_required', 403, 'Please confirm it is you: enter your password again.');
+  }
+}
+
+/** REQUIRE_EMAIL_VERIFICATION: the password was right, the address is not verified (a fresh link is on its way). */
+export class EmailNotVerifiedError extends GatehouseError {
+  constructor() {
+    super('email_not_verified', 403, 'Please verify your email address first: we have sent you a new link.');
   }
 }
 

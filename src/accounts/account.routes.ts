@@ -9,6 +9,7 @@ import { principal } from '../server/plugins/auth.js';
 import { requestMeta } from '../server/request-meta.js';
 import { errorResponses, UserRef } from '../server/schemas.js';
 import type { AccountService } from './accounts.service.js';
+import type { EmailService } from './email.service.js';
 import type { RecentAuthService, SignInRef } from './recent-auth.service.js';
 import { userJson } from './user-json.js';
 
@@ -16,6 +17,10 @@ const Text = (max: number) => Type.String({ maxLength: max });
 
 const ReauthenticateBody = Type.Object({
   password: Type.Optional(Text(1024)),
+});
+const EmailChangeBody = Type.Object({
+  email: Type.Union([Text(1024), Type.Null()], { description: 'The new address (confirmed by a link mailed to it), or null to remove the address at once' }),
+  current_password: Type.Optional(Text(1024)),
 });
 const PasswordChangeBody = Type.Object({
   current_password: Text(1024),
@@ -41,11 +46,12 @@ function rawField(request: FastifyRequest, name: string): unknown {
 export interface AccountRoutesOptions {
   config: Pick<Config, 'cookieSecure' | 'sessionMaxAge'>;
   accounts: AccountService;
+  email: EmailService;
   recentAuth: RecentAuthService;
 }
 
-/** The account itself: re-authentication, the password change, and deleting an account (one's own, or an admin deleting a user). */
-export const accountRoutes: RoutePlugin<AccountRoutesOptions> = async (app, { config, accounts, recentAuth }) => {
+/** The account itself: re-authentication, the password change, the address, and deleting an account (one's own, or an admin deleting a user). */
+export const accountRoutes: RoutePlugin<AccountRoutesOptions> = async (app, { config, accounts, email, recentAuth }) => {
   const security: Array<Record<string, string[]>> = [{ bearer: [] }, { session: [] }];
 
   app.post(
@@ -100,6 +106,45 @@ export const accountRoutes: RoutePlugin<AccountRoutesOptions> = async (app, { co
     await recentAuth.requireRecent(principal(request).id, signInOf(request), rawField(request, 'current_password'), requestMeta(request));
   };
   const recentNote = 'Needs a recent sign-in (REAUTH_MAX_AGE), or `current_password` in a JSON body.';
+
+  app.post(
+    '/api/me/email/verification',
+    {
+      schema: {
+        summary: 'Mail a new verification link to your address (it voids the one before)',
+        description: '422 fields.email when the account has no address; 202 and no mail when it is verified already, or past EMAILS_PER_ADDRESS_PER_HOUR.',
+        tags: ['account'],
+        security,
+        response: { 202: Type.Object({}), ...errorResponses(400, 401, 403, 413, 415, 422, 503) },
+      },
+    },
+    async (request, reply) => {
+      await email.requestVerification(principal(request).id, requestMeta(request));
+      return reply.status(202).send({});
+    },
+  );
+
+  app.post(
+    '/api/me/email',
+    {
+      preValidation: requireRecent,
+      schema: {
+        summary: 'Change your email address (confirmed by a link mailed to the new one), or remove it with null',
+        description: `${recentNote} An address: 202 {pending_email}, a notice to the old address, 409 email_taken. null: 200 with the user, the address removed at once (422 while REQUIRE_EMAIL_VERIFICATION is on).`,
+        tags: ['account'],
+        security,
+        body: EmailChangeBody,
+        response: { 200: UserRef, 202: Type.Object({ pending_email: Type.String() }), ...errorResponses(400, 401, 403, 409, 413, 415, 422, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const me = principal(request);
+      const meta = requestMeta(request);
+      if (request.body.email === null) return userJson(await email.removeEmail(me.id, meta));
+      const { pendingEmail } = await email.requestChange(me.id, request.body.email, meta);
+      return reply.status(202).send({ pending_email: pendingEmail });
+    },
+  );
 
   app.delete(
     '/api/me',

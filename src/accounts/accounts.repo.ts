@@ -77,16 +77,59 @@ export async function findUserById(db: Db, id: number): Promise<UserRecord | nul
   return row ? toUserRecord(row) : null;
 }
 
+/** What a login reads about its user: the record, the password hash, and whether an operator made the account. */
+export interface LoginRecord {
+  user: UserRecord;
+  passwordHash: string | null;
+  /** Made by the CLI: exempt from REQUIRE_EMAIL_VERIFICATION. */
+  madeByOperator: boolean;
+}
+
 /** Look a user up by username or email, with the password hash: for login only. */
-export async function findUserForLogin(db: Db, identifier: string): Promise<{ user: UserRecord; passwordHash: string | null } | null> {
+export async function findUserForLogin(db: Db, identifier: string): Promise<LoginRecord | null> {
   const key = identifier.includes('@') ? normalizeEmail(identifier) : normalizeUsername(identifier);
   const row = await db
     .selectFrom('users')
     .leftJoin('password_credentials', 'password_credentials.user_id', 'users.id')
-    .select([...userColumns, 'password_credentials.password_hash'])
+    .select([...userColumns, 'password_credentials.password_hash', 'users.created_via'])
     .where(key.includes('@') ? 'users.email_normalized' : 'users.username_normalized', '=', key)
     .executeTakeFirst();
-  return row ? { user: toUserRecord(row), passwordHash: row.password_hash } : null;
+  return row ? { user: toUserRecord(row), passwordHash: row.password_hash, madeByOperator: row.created_via === 'cli' } : null;
+}
+
+/** The user whose address this is (compared as stored: NFC, lower case), or null. */
+export async function findUserByEmail(db: Db, email: string): Promise<UserRecord | null> {
+  const row = await db.selectFrom('users').select(userColumns).where('users.email_normalized', '=', normalizeEmail(email)).executeTakeFirst();
+  return row ? toUserRecord(row) : null;
+}
+
+/**
+ * Mark the address verified, only while it is still `email` (a link to an address the user has
+ * since replaced verifies nothing). Returns the user, or null when the address no longer matches.
+ */
+export async function markEmailVerified(db: Db, userId: number, email: string, now: string): Promise<UserRecord | null> {
+  const row = await db
+    .updateTable('users')
+    .set((eb) => ({ email_verified_at: eb.fn.coalesce('email_verified_at', eb.val(now)), updated_at: now }))
+    .where('id', '=', userId)
+    .where('email_normalized', '=', normalizeEmail(email))
+    .returning(userColumns)
+    .executeTakeFirst();
+  return row ? toUserRecord(row) : null;
+}
+
+/**
+ * Set (verified) or remove (null) the user's address. Throws UniqueViolationError when another
+ * account has it; run it in a transaction to keep whatever came before.
+ */
+export async function setEmail(db: Db, userId: number, email: string | null, now: string): Promise<UserRecord | null> {
+  const row = await db
+    .updateTable('users')
+    .set({ email, email_normalized: email === null ? null : normalizeEmail(email), email_verified_at: email === null ? null : now, updated_at: now })
+    .where('id', '=', userId)
+    .returning(userColumns)
+    .executeTakeFirst();
+  return row ? toUserRecord(row) : null;
 }
 
 export async function usernameOrEmailTaken(db: Db, username: string, email: string | null): Promise<{ username: boolean; email: boolean }> {
@@ -105,7 +148,7 @@ export async function usernameOrEmailTaken(db: Db, username: string, email: stri
 
 export async function insertUser(
   db: Db,
-  input: { username: string; email: string | null; emailVerified?: boolean; role: Role; passwordHash: string; now: string },
+  input: { username: string; email: string | null; emailVerified?: boolean; role: Role; passwordHash: string; now: string; createdVia?: 'signup' | 'cli' },
 ): Promise<UserRecord> {
   return db.transaction().execute(async (trx) => {
     const row = await trx
@@ -119,6 +162,7 @@ export async function insertUser(
         role: input.role,
         disabled_at: null,
         tokens_valid_after: null,
+        created_via: input.createdVia ?? 'signup',
         created_at: input.now,
         updated_at: input.now,
       })
@@ -154,16 +198,19 @@ export async function holdCredentialEpoch(db: Db, userId: number, epoch: number)
  * issued before now is refused too (tokens_valid_after). The caller ends the existing logins.
  */
 export async function replacePassword(db: Db, userId: number, passwordHash: string, now: string, options: { endAccessTokens: boolean } = { endAccessTokens: true }): Promise<number> {
-  return db.transaction().execute(async (trx) => {
-    await setPasswordHash(trx, userId, passwordHash, now);
-    const row = await trx
-      .updateTable('users')
-      .set((eb) => ({ credential_epoch: eb('credential_epoch', '+', 1), ...(options.endAccessTokens ? { tokens_valid_after: now } : {}), updated_at: now }))
-      .where('id', '=', userId)
-      .returning('credential_epoch')
-      .executeTakeFirstOrThrow();
-    return Number(row.credential_epoch);
-  });
+  return db.transaction().execute((trx) => replacePasswordIn(trx, userId, passwordHash, now, options));
+}
+
+/** replacePassword inside a transaction the caller holds (a password reset spends its token in the same one). */
+export async function replacePasswordIn(trx: Db, userId: number, passwordHash: string, now: string, options: { endAccessTokens: boolean }): Promise<number> {
+  await setPasswordHash(trx, userId, passwordHash, now);
+  const row = await trx
+    .updateTable('users')
+    .set((eb) => ({ credential_epoch: eb('credential_epoch', '+', 1), ...(options.endAccessTokens ? { tokens_valid_after: now } : {}), updated_at: now }))
+    .where('id', '=', userId)
+    .returning('credential_epoch')
+    .executeTakeFirstOrThrow();
+  return Number(row.credential_epoch);
 }
 
 /** Store a hash without ending logins: a cost upgrade of the same password at login. */

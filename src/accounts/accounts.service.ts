@@ -4,6 +4,7 @@ import { NO_REQUEST } from '../audit/request-meta.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { FieldErrors } from '../errors.js';
 import type { RevocationBus } from '../events/bus.js';
+import type { Mailer } from '../mail/mailer.js';
 import type { NewSession, SessionService } from '../sessions/sessions.service.js';
 import type { UserSessionsService } from '../sessions/user-sessions.service.js';
 import type { Db } from '../storage/database.js';
@@ -28,6 +29,12 @@ export interface SignUpInput {
   password_confirmation?: string | undefined;
 }
 
+/** What is wrong with an address as typed (trimmed), or undefined when it will do. */
+export function emailProblem(email: string): string | undefined {
+  if (email.length > 254 || !EMAIL_PATTERN.test(email) || CONTROL_CHARACTERS.test(email) || !isWellFormedText(email)) return 'Enter a valid email address.';
+  return undefined;
+}
+
 /** Field-by-field problems with a new account, all at once so a form can show them together. */
 export function signUpProblems(input: SignUpInput): FieldErrors {
   const fields: FieldErrors = {};
@@ -35,9 +42,8 @@ export function signUpProblems(input: SignUpInput): FieldErrors {
     fields.username = 'Username must be 3–32 characters: letters, digits, "_", "." or "-".';
   }
   const email = input.email?.trim();
-  if (email && (email.length > 254 || !EMAIL_PATTERN.test(email) || CONTROL_CHARACTERS.test(email) || !isWellFormedText(email))) {
-    fields.email = 'Enter a valid email address.';
-  }
+  const badEmail = email ? emailProblem(email) : undefined;
+  if (badEmail) fields.email = badEmail;
   const problem = passwordProblem(input.password, input.username);
   if (problem) fields.password = problem;
   if (input.password_confirmation !== undefined && input.password_confirmation !== input.password) {
@@ -54,6 +60,7 @@ export interface AccountServiceDeps {
   tokens: Pick<TokenService, 'revokeAllForUser'>;
   userSessions: Pick<UserSessionsService, 'revokeAll'>;
   bus: RevocationBus;
+  notices: Pick<Mailer, 'sendNotice'>;
 }
 
 /** The account use cases: creating one, setting its password, its role and disabled flag. */
@@ -62,11 +69,14 @@ export class AccountService {
 
   /**
    * Create an account with a password. Throws ValidationError (422) or ConflictError (409).
-   * `emailVerified`: the operator vouches for the address (the CLI's `user create --email`).
+   * `byOperator`: made by the CLI, which vouches for the address (stored verified) and exempts the
+   * account from REQUIRE_EMAIL_VERIFICATION. `requireEmail`: an address is required (signups
+   * while REQUIRE_EMAIL_VERIFICATION is on: without one, the account could never sign in).
    */
-  async signUp(input: SignUpInput, meta: RequestMeta, role: Role = 'user', options: { emailVerified?: boolean } = {}): Promise<UserRecord> {
+  async signUp(input: SignUpInput, meta: RequestMeta, role: Role = 'user', options: { byOperator?: boolean; requireEmail?: boolean } = {}): Promise<UserRecord> {
     const { db, clock, hasher } = this.deps;
     const fields = signUpProblems(input);
+    if (options.requireEmail && !input.email?.trim()) fields.email = 'Enter your email address: you will need it to sign in.';
     if (Object.keys(fields).length > 0) throw new ValidationError(fields);
     const email = input.email?.trim() || null;
 
@@ -79,7 +89,8 @@ export class AccountService {
     const now = isoNow(clock);
     let user: UserRecord;
     try {
-      user = await repo.insertUser(db, { username: input.username, email, emailVerified: options.emailVerified ?? false, role, passwordHash, now });
+      const byOperator = options.byOperator ?? false;
+      user = await repo.insertUser(db, { username: input.username, email, emailVerified: byOperator, createdVia: byOperator ? 'cli' : 'signup', role, passwordHash, now });
     } catch (error) {
       if (!(error instanceof UniqueViolationError)) throw error;
       throw error.constraint.includes('email') ? emailTaken() : usernameTaken();
@@ -98,7 +109,7 @@ export class AccountService {
     const passwordHash = await hasher.hash(password);
     const now = isoNow(clock);
     await repo.replacePassword(db, userId, passwordHash, now);
-    await this.#endLogins(userId);
+    await this.endAllLogins(userId);
     await recordAudit(db, { event: 'password_changed', userId, username: user.username, actorId: actor.id, ...(actor.meta ?? NO_REQUEST) }, now);
   }
 
@@ -106,7 +117,7 @@ export class AccountService {
    * The user changes their own password (current_password already checked by the route's recent
    * step). Every other session and token login ends; the caller's own survives: a browser session
    * is replaced by a new one (new id and CSRF token, the old cookie stops working), a token login
-   * keeps its tokens.
+   * keeps its tokens. The user's address gets a notice.
    */
   async changePassword(userId: number, password: string, keep: { kind: 'browser' | 'token'; id: string; persistent: boolean }, meta: RequestMeta): Promise<{ user: UserRecord; session: NewSession | null }> {
     const { db, clock, hasher, sessions, userSessions } = this.deps;
@@ -124,6 +135,7 @@ export class AccountService {
       await sessions.revokeById(userId, keep.id);
     }
     await recordAudit(db, { event: 'password_changed', userId, username: user.username, actorId: userId, ...meta }, now);
+    if (user.email) this.deps.notices.sendNotice(user.email, 'password-changed', { username: user.username });
     return { user, session };
   }
 
@@ -179,7 +191,7 @@ export class AccountService {
       await bus.publish({ kind: 'user', userId });
     }
     if (before.disabled !== after.disabled) {
-      if (after.disabled) await this.#endLogins(userId);
+      if (after.disabled) await this.endAllLogins(userId);
       await recordAudit(db, { event: after.disabled ? 'user_disabled' : 'user_enabled', userId, username: after.username, actorId: actor.id, ...meta }, now);
     }
     return after;
@@ -196,7 +208,7 @@ export class AccountService {
    * credential epoch has committed: a login still in flight then fails to store its session, and
    * every one stored before is among the rows ended here.
    */
-  async #endLogins(userId: number): Promise<void> {
+  async endAllLogins(userId: number): Promise<void> {
     await this.deps.sessions.revokeAllForUser(userId);
     await this.deps.tokens.revokeAllForUser(userId, 'user_revoked');
     await this.deps.bus.publish({ kind: 'user', userId });

@@ -18,6 +18,8 @@ export interface UsersTable {
   tokens_valid_after: string | null;
   /** Grows with each change that ends every login (password set, disabled); see accounts.repo.ts. */
   credential_epoch: Generated<number>;
+  /** `cli`: made by an operator (exempt from REQUIRE_EMAIL_VERIFICATION); `signup`: everyone else. */
+  created_via: ColumnType<'signup' | 'cli', 'signup' | 'cli' | undefined, never>;
   created_at: string;
   updated_at: string;
 }
@@ -32,4 +34,18 @@ export interface PasswordCredentialsTable {
 /** One row per guard that serialises a read-then-write decision on every database. */
 export interface RowLocksTable {
   name: string;
+}
+
+export type EmailLinkPurpose = 'verify-email' | 'password-reset' | 'email-change';
+
+/** One live mailed link per user and purpose (a new one replaces the row: the old token is void). */
+export interface EmailLinksTable {
+  /** SHA-256 of the token; the token itself is only ever in the mail. */
+  token_hash: string;
+  user_id: number;
+  purpose: EmailLinkPurpose;
+  /** The address the link was sent to (for an email change, the new address). */
+  email: string;
+  created_at: string;
+  expires_at: string;
 }

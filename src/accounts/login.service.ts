@@ -1,6 +1,6 @@
 import { recordAudit } from '../audit/audit.repo.js';
 import type { RequestMeta } from '../audit/request-meta.js';
-import { RateLimitedError } from '../errors.js';
+import { EmailNotVerifiedError, RateLimitedError } from '../errors.js';
 import type { AttemptThrottle } from '../limits/login-throttle.js';
 import type { NewSession, SessionService, ValidSession } from '../sessions/sessions.service.js';
 import type { Db } from '../storage/database.js';
@@ -9,6 +9,7 @@ import type { TokenPair, TokenService } from '../tokens/tokens.service.js';
 import type { UserRecord } from './accounts.repo.js';
 import * as repo from './accounts.repo.js';
 import type { AccountService, SignUpInput } from './accounts.service.js';
+import type { EmailService } from './email.service.js';
 import type { LoginSubject } from './login-subject.js';
 import type { PasswordHasher } from './password.js';
 
@@ -33,6 +34,9 @@ export interface LoginServiceDeps {
   accounts: Pick<AccountService, 'signUp'>;
   sessions: Pick<SessionService, 'create' | 'revoke' | 'validate'>;
   tokens: Pick<TokenService, 'issue'>;
+  email: Pick<EmailService, 'sendVerification'>;
+  /** REQUIRE_EMAIL_VERIFICATION. */
+  requireEmailVerification: boolean;
 }
 
 const REFUSED = { ok: false, reason: 'invalid_credentials' } as const;
@@ -47,12 +51,16 @@ export class LoginService {
   constructor(private readonly deps: LoginServiceDeps) {}
 
   /**
-   * Create an account and start its first browser session. `replacing`: the session cookie the
-   * request came with, revoked so a cookie planted before signup is worth nothing after.
+   * Create an account, mail a verification link to its address (if it has one), and start its
+   * first browser session — unless REQUIRE_EMAIL_VERIFICATION is on: then no session
+   * (`mustVerifyEmail`). `replacing`: the session cookie the request came with, revoked so a cookie
+   * planted before signup is worth nothing after.
    */
-  async signUp(input: SignUpInput, meta: RequestMeta, replacing?: string): Promise<{ user: UserRecord; session: NewSession | null }> {
-    const user = await this.deps.accounts.signUp(input, meta);
-    return { user, session: await this.#startSession(user, false, meta, replacing) };
+  async signUp(input: SignUpInput, meta: RequestMeta, replacing?: string): Promise<{ user: UserRecord; session: NewSession | null; mustVerifyEmail: boolean }> {
+    const user = await this.deps.accounts.signUp(input, meta, 'user', { requireEmail: this.deps.requireEmailVerification });
+    await this.deps.email.sendVerification(user, meta);
+    if (this.deps.requireEmailVerification) return { user, session: null, mustVerifyEmail: true };
+    return { user, session: await this.#startSession(user, false, meta, replacing), mustVerifyEmail: false };
   }
 
   /** Log in with a password and start a browser session (a new id and CSRF token, the old cookie revoked). */
@@ -121,6 +129,12 @@ export class LoginService {
     await attempt.succeeded();
     if (found.passwordHash && hasher.needsRehash(found.passwordHash)) {
       await repo.setPasswordHash(db, found.user.id, await hasher.hash(login.password, meta.ip), now);
+    }
+    // Only after the password is known right, so the answer's timing says nothing more than a login's.
+    if (this.deps.requireEmailVerification && !found.madeByOperator && !found.user.emailVerified) {
+      await recordAudit(db, { event: 'login_failed', userId: found.user.id, username: found.user.username, detail: { reason: 'email_not_verified' }, ...meta }, now);
+      await this.deps.email.sendVerification(found.user, meta);
+      throw new EmailNotVerifiedError();
     }
     return found.user;
   }

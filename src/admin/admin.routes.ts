@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { adminUserJson } from '../accounts/user-json.js';
-import type { AuditEventName } from '../audit/audit.repo.js';
+import { AUDIT_EVENTS } from '../audit/audit.repo.js';
 import type { RoutePlugin } from '../server/http.js';
 import { resourceId } from '../server/path-id.js';
 import { principal } from '../server/plugins/auth.js';
@@ -9,25 +9,6 @@ import { AdminUserRef, errorResponses, PageQuery } from '../server/schemas.js';
 import type { AdminService } from './admin.service.js';
 import { userPatch } from './admin.service.js';
 
-/** Every event name the server writes; the audit filter accepts only these. */
-const AUDIT_EVENTS: readonly AuditEventName[] = [
-  'signup',
-  'user_created',
-  'login_succeeded',
-  'login_failed',
-  'login_throttled',
-  'logout',
-  'token_refresh_reuse',
-  'token_revoked',
-  'session_revoked',
-  'reauthenticated',
-  'reauthentication_failed',
-  'account_deleted',
-  'role_changed',
-  'user_disabled',
-  'user_enabled',
-  'password_changed',
-];
 
 const UsersQuery = Type.Object({
   q: Type.Optional(Type.String({ maxLength: 254, description: 'Only users whose username or email contains this text (case-insensitive)' })),

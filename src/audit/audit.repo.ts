@@ -1,22 +1,33 @@
 import type { Db } from '../storage/database.js';
 
-export type AuditEventName =
-  | 'signup'
-  | 'login_succeeded'
-  | 'login_failed'
-  | 'login_throttled'
-  | 'logout'
-  | 'token_refresh_reuse'
-  | 'token_revoked'
-  | 'session_revoked'
-  | 'reauthenticated'
-  | 'reauthentication_failed'
-  | 'account_deleted'
-  | 'role_changed'
-  | 'user_disabled'
-  | 'user_enabled'
-  | 'password_changed'
-  | 'user_created';
+/** Every event name the server writes (the admin audit filter accepts only these). */
+export const AUDIT_EVENTS = [
+  'signup',
+  'login_succeeded',
+  'login_failed',
+  'login_throttled',
+  'logout',
+  'token_refresh_reuse',
+  'token_revoked',
+  'session_revoked',
+  'reauthenticated',
+  'reauthentication_failed',
+  'account_deleted',
+  'role_changed',
+  'user_disabled',
+  'user_enabled',
+  'password_changed',
+  'email_verification_sent',
+  'email_verified',
+  'email_change_requested',
+  'email_changed',
+  'email_removed',
+  'password_reset_requested',
+  'password_reset',
+  'user_created',
+] as const;
+
+export type AuditEventName = (typeof AUDIT_EVENTS)[number];
 
 export interface AuditEntry {
   event: AuditEventName;

@@ -127,7 +127,7 @@ async function userCommand(config: Readonly<Config>, sub: string | undefined, ar
       const password = await readNewPassword();
       return withCliServices(config, async ({ accounts }) => {
         // The operator vouches for an address given here: it is stored verified.
-        const user = await accounts.signUp({ username, email: values.email ?? null, password }, cli, values.admin ? 'admin' : 'user', { emailVerified: true });
+        const user = await accounts.signUp({ username, email: values.email ?? null, password }, cli, values.admin ? 'admin' : 'user', { byOperator: true });
         return `created user ${user.username} (id ${user.id}, role ${user.role})`;
       });
     }

@@ -9,6 +9,7 @@ import addFormats from 'ajv-formats';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { accountRoutes } from '../accounts/account.routes.js';
+import { linkPageRoutes } from '../accounts/link-pages.routes.js';
 import { adminRoutes } from '../admin/admin.routes.js';
 import { bucketlistRoutes } from '../bucketlists/bucketlists.routes.js';
 import type { Services } from '../composition.js';
@@ -197,7 +198,8 @@ export async function buildApp(config: Readonly<Config>, services: Services, opt
   const { logins } = services;
   await app.register(healthRoutes, { storage: services.storage });
   await app.register(sessionRoutes, { config, logins, authenticator });
-  await app.register(accountRoutes, { config, accounts: services.accounts, recentAuth: services.recentAuth });
+  await app.register(accountRoutes, { config, accounts: services.accounts, email: services.email, recentAuth: services.recentAuth });
+  await app.register(linkPageRoutes, { config, email: services.email, passwordReset: services.passwordReset });
   await app.register(userSessionsRoutes, { config, userSessions: services.userSessions });
   await app.register(tokenRoutes, { config, logins, tokens: services.tokens, keys: services.keys });
   await app.register(bucketlistRoutes, { bucketlists: services.bucketlists });

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { GatehouseError, InvalidTokenError, NotFoundError, RateLimitedError, OverloadedError, UnavailableError } from '../errors.js';
+import { GatehouseError, InvalidTokenError, NotFoundError, RateLimitedError, OverloadedError, UnavailableError, ValidationError } from '../errors.js';
 import type { FieldErrors } from '../errors.js';
 
 interface ErrorBody {
@@ -11,6 +11,15 @@ interface AjvError {
   keyword?: string;
   message?: string;
   params?: Record<string, unknown>;
+}
+
+/**
+ * For routes with `attachValidation` (the form routes): throw the body's validation errors as a
+ * ValidationError, so a bad form is shown again instead of answered with JSON.
+ */
+export function assertValidBody(request: FastifyRequest): void {
+  const error = request.validationError as (Error & { validation?: unknown[] }) | undefined;
+  if (error) throw new ValidationError(fieldsFromValidation((error.validation ?? []) as never[]));
 }
 
 /** Ajv's error list as one message per field, named as the client sent it. */

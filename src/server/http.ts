@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { AuthPageKind } from './pages/auth-pages.js';
+import type { EmailPageKind } from './pages/email-pages.js';
 
 /**
  * The HTTP edge's shared types. Route files (each domain's *.routes.ts) import these, never the
@@ -24,6 +25,6 @@ declare module 'fastify' {
     /** A public route that ends or changes a session: with a live session cookie it needs the CSRF token. */
     csrf?: 'if-session';
     /** A form page whose errors re-render the form instead of answering JSON. */
-    formPage?: AuthPageKind;
+    formPage?: AuthPageKind | EmailPageKind;
   }
 }

@@ -6,11 +6,12 @@ import type { LoginService } from '../accounts/login.service.js';
 import { principalOf } from '../accounts/principal.js';
 import { userJson } from '../accounts/user-json.js';
 import type { Config } from '../config.js';
-import { InvalidCredentialsError, ValidationError } from '../errors.js';
+import { InvalidCredentialsError } from '../errors.js';
 import { clearSessionCookies, ensureCsrfCookie, setSessionCookies } from '../server/cookies.js';
-import { fieldsFromValidation } from '../server/error-handler.js';
+import { assertValidBody } from '../server/error-handler.js';
 import type { RoutePlugin } from '../server/http.js';
 import { renderLogoutPage } from '../server/pages/auth-pages.js';
+import { renderCheckYourMailPage } from '../server/pages/email-pages.js';
 import { safeNextPath } from '../server/pages/next-path.js';
 import { sendHtml } from '../server/pages/html.js';
 import type { Authenticator } from '../server/plugins/auth.js';
@@ -44,12 +45,6 @@ const LoginBody = Type.Object({
   csrf_token: Type.Optional(Text(256)),
 });
 
-/** Form routes read validation errors themselves, so a bad form re-renders instead of answering JSON. */
-function assertValid(request: FastifyRequest): void {
-  const error = request.validationError as (Error & { validation?: unknown[] }) | undefined;
-  if (error) throw new ValidationError(fieldsFromValidation((error.validation ?? []) as never[]));
-}
-
 export interface SessionRoutesOptions {
   config: Pick<Config, 'bodyLimit' | 'cookieSecure' | 'sessionMaxAge' | 'rateLimits' | 'rateLimitPerIp'>;
   logins: LoginService;
@@ -74,13 +69,18 @@ export const sessionRoutes: RoutePlugin<SessionRoutesOptions> = async (app, { co
           summary: 'Create an account and start a browser session',
           tags: ['session'],
           body: SignupBody,
-          response: { 201: UserRef, ...errorResponses(400, 403, 409, 413, 415, 422, 429, 503) },
+          response: { 201: UserRef, 200: { description: 'A form post while REQUIRE_EMAIL_VERIFICATION is on: the "check your mail" page', content: { 'text/html': { schema: Type.String() } } }, ...errorResponses(400, 403, 409, 413, 415, 422, 429, 503) },
         },
       },
       async (request, reply) => {
-        assertValid(request);
+        assertValidBody(request);
         const { body } = request;
-        const { user, session } = await logins.signUp(body, requestMeta(request), previousSession(request));
+        const { user, session, mustVerifyEmail } = await logins.signUp(body, requestMeta(request), previousSession(request));
+        if (mustVerifyEmail) {
+          // REQUIRE_EMAIL_VERIFICATION: no session until the address is proven.
+          if (isFormPost(request)) return sendHtml(reply, 200, renderCheckYourMailPage());
+          return reply.status(201).send(userJson(user));
+        }
         if (!session) throw new InvalidCredentialsError();
         setSessionCookies(request, reply, config, session);
         if (isFormPost(request)) return reply.redirect(safeNextPath(body.next), 303);
@@ -101,7 +101,7 @@ export const sessionRoutes: RoutePlugin<SessionRoutesOptions> = async (app, { co
         },
       },
       async (request, reply) => {
-        assertValid(request);
+        assertValidBody(request);
         const { body } = request;
         const remember = body.remember === true || body.remember === 'on' || body.remember === 'true';
         const login = { identifier: body.username, password: body.password, remember };

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { PasswordCredentialsTable, RowLocksTable, UsersTable } from '../accounts/accounts.table.js';
+import type { EmailLinksTable, PasswordCredentialsTable, RowLocksTable, UsersTable } from '../accounts/accounts.table.js';
 import type { AuditEventsTable } from '../audit/audit.table.js';
 import type { BucketlistsTable, ItemsTable } from '../bucketlists/bucketlists.table.js';
 import type { SessionsTable } from '../sessions/sessions.table.js';
@@ -17,6 +17,7 @@ export interface Database {
   items: ItemsTable;
   audit_events: AuditEventsTable;
   row_locks: RowLocksTable;
+  email_links: EmailLinksTable;
 }
 
 export type DialectName = 'sqlite' | 'postgres';

@@ -17,7 +17,7 @@ export interface AuthPageState {
   notice?: string | undefined;
 }
 
-interface FieldOptions {
+export interface FieldOptions {
   type: string;
   label: string;
   autocomplete: string;
@@ -33,7 +33,7 @@ interface FieldOptions {
  * One labelled input. Hint and error are tied to it with aria-describedby; the error comes
  * before the input so a screen reader reading down meets it first.
  */
-function field(name: string, options: FieldOptions): string {
+export function field(name: string, options: FieldOptions): string {
   const id = `field-${name}`;
   const described = [options.hint ? `${id}-hint` : '', options.error ? `${id}-error` : ''].filter(Boolean).join(' ');
   return `
@@ -47,7 +47,7 @@ function field(name: string, options: FieldOptions): string {
       </div>`;
 }
 
-function hasErrors(state: AuthPageState): boolean {
+function hasErrors(state: Pick<AuthPageState, 'error' | 'fields'>): boolean {
   return Boolean(state.error) || Object.keys(state.fields ?? {}).length > 0;
 }
 
@@ -55,7 +55,7 @@ function hasErrors(state: AuthPageState): boolean {
  * The error summary at the top: focused on load (autofocus works without JavaScript), so
  * keyboard and screen-reader users start at the problem; each field's message links to the field.
  */
-function errorSummary(state: AuthPageState): string {
+function errorSummary(state: Pick<AuthPageState, 'error' | 'fields'>): string {
   if (!hasErrors(state)) return '';
   const items = Object.entries(state.fields ?? {})
     .map(([name, message]) => `<li><a href="#field-${escapeHtml(name)}">${escapeHtml(message)}</a></li>`)
@@ -69,7 +69,7 @@ function errorSummary(state: AuthPageState): string {
 }
 
 /** The document around a form page: the login page's look, no script. */
-function authDocument(title: string, state: AuthPageState, main: string): string {
+export function authDocument(title: string, state: Pick<AuthPageState, 'error' | 'fields' | 'notice'>, main: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -122,6 +122,7 @@ export function renderAuthPage(kind: AuthPageKind, state: AuthPageState): string
     kind === 'login'
       ? `${field('username', { type: 'text', label: 'Username or email', autocomplete: 'username', value: state.username, required: true, error: fields.username, extra: usernameExtra })}
       ${field('password', { type: 'password', label: 'Password', autocomplete: 'current-password', required: true, error: fields.password })}
+      <p class="field-link"><a href="/password/forgot">Forgot your password?</a></p>
       <div class="field field--checkbox">
         <input id="field-remember" name="remember" type="checkbox" value="on"${state.remember ? ' checked' : ''}>
         <label for="field-remember">Keep me signed in</label>
