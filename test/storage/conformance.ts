@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as accounts from '../../src/accounts/accounts.repo.js';
+import * as links from '../../src/accounts/email-links.repo.js';
 import { listAudit, recordAudit } from '../../src/audit/audit.repo.js';
 import * as sessions from '../../src/sessions/sessions.repo.js';
 import { createStorage, UniqueViolationError } from '../../src/storage/database.js';
@@ -178,6 +179,51 @@ export function storageConformance(dialect: 'sqlite' | 'postgres', adminUrl: str
       assert.equal((await tokens.findLoginState(storage.db, family))?.familyRevoked, true);
     });
 
+    it('keeps one live mailed link per user and purpose: a new one replaces the old in one upsert', async () => {
+      const owner = await user();
+      const later = '2099-01-01T00:00:00.000Z';
+      const save = (tokenHash: string, purpose: 'verify-email' | 'password-reset') =>
+        links.saveLink(storage.db, { userId: owner.id, purpose, email: 'a@example.com', tokenHash, now, expiresAt: later });
+      await save(`old-${owner.id}`, 'verify-email');
+      await save(`reset-${owner.id}`, 'password-reset');
+      await save(`new-${owner.id}`, 'verify-email');
+      assert.equal(await links.findLink(storage.db, `old-${owner.id}`, 'verify-email', now), null, 'the older link is void');
+      assert.deepEqual(await links.findLink(storage.db, `new-${owner.id}`, 'verify-email', now), { userId: owner.id, purpose: 'verify-email', email: 'a@example.com' });
+      assert.equal(await links.findLink(storage.db, `new-${owner.id}`, 'password-reset', now), null, 'a token works only for its purpose');
+      assert.ok(await links.findLink(storage.db, `reset-${owner.id}`, 'password-reset', now), 'other purposes are untouched');
+      // Many concurrent upserts for one user and purpose leave exactly one row.
+      await Promise.all(Array.from({ length: 8 }, (_, i) => save(`race-${owner.id}-${i}`, 'verify-email')));
+      const rows = await storage.db.selectFrom('email_links').select('token_hash').where('user_id', '=', owner.id).where('purpose', '=', 'verify-email').execute();
+      assert.equal(rows.length, 1);
+    });
+
+    it('lets exactly one of many concurrent spenders spend a mailed link, never an expired one, and sweeps expired links', async () => {
+      const owner = await user();
+      await links.saveLink(storage.db, { userId: owner.id, purpose: 'password-reset', email: 'b@example.com', tokenHash: `spend-${owner.id}`, now, expiresAt: '2099-01-01T00:00:00.000Z' });
+      const results = await Promise.all(Array.from({ length: 8 }, () => storage.db.transaction().execute((trx) => links.spendLink(trx, `spend-${owner.id}`, 'password-reset', now))));
+      assert.equal(results.filter(Boolean).length, 1);
+
+      await links.saveLink(storage.db, { userId: owner.id, purpose: 'verify-email', email: 'b@example.com', tokenHash: `stale-${owner.id}`, now, expiresAt: '2026-12-01T05:00:01.000Z' });
+      const afterExpiry = '2026-12-01T05:00:01.000Z';
+      assert.equal(await links.spendLink(storage.db, `stale-${owner.id}`, 'verify-email', afterExpiry), null, 'expired at its expires_at');
+      assert.ok(await links.findLink(storage.db, `stale-${owner.id}`, 'verify-email', now), 'still there before');
+      assert.ok((await links.deleteExpiredLinks(storage.db, afterExpiry)) >= 1);
+      assert.equal(await links.findLink(storage.db, `stale-${owner.id}`, 'verify-email', now), null, 'swept');
+    });
+
+    it('keeps a spent link when the transaction that spent it rolls back', async () => {
+      const owner = await user();
+      await links.saveLink(storage.db, { userId: owner.id, purpose: 'email-change', email: 'c@example.com', tokenHash: `kept-${owner.id}`, now, expiresAt: '2099-01-01T00:00:00.000Z' });
+      await assert.rejects(
+        storage.db.transaction().execute(async (trx) => {
+          assert.ok(await links.spendLink(trx, `kept-${owner.id}`, 'email-change', now));
+          throw new Error('the work after spending failed');
+        }),
+        /the work after spending failed/,
+      );
+      assert.ok(await links.findLink(storage.db, `kept-${owner.id}`, 'email-change', now));
+    });
+
     it('deletes everything a user owns with the user, and keeps their audit rows', async () => {
       const owner = await user('cascade_me');
       await sessions.insertSession(storage.db, session(owner.id, false));
@@ -187,6 +233,7 @@ export function storageConformance(dialect: 'sqlite' | 'postgres', adminUrl: str
       const list = await storage.db.insertInto('bucketlists').values({ owner_id: owner.id, name: 'b', created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow();
       await storage.db.insertInto('items').values({ bucketlist_id: list.id, name: 'i', done: false, created_at: now, updated_at: now }).execute();
       await recordAudit(storage.db, { event: 'signup', userId: owner.id, username: owner.username, detail: { via: 'test' } }, now);
+      await links.saveLink(storage.db, { userId: owner.id, purpose: 'verify-email', email: 'd@example.com', tokenHash: `cascade-${owner.id}`, now, expiresAt: now });
 
       await storage.db.deleteFrom('users').where('id', '=', owner.id).execute();
 
@@ -195,6 +242,7 @@ export function storageConformance(dialect: 'sqlite' | 'postgres', adminUrl: str
         ['password_credentials', 'user_id'],
         ['refresh_families', 'user_id'],
         ['bucketlists', 'owner_id'],
+        ['email_links', 'user_id'],
       ] as const) {
         const rows = await storage.db.selectFrom(table).select(column).where(column, '=', owner.id).execute();
         assert.equal(rows.length, 0, table);

@@ -73,6 +73,7 @@ describe('the same migrations give the same schema on SQLite and PostgreSQL', ()
     const all = Object.entries(sqlite.tables).flatMap(([table, t]) => t.foreignKeys.map((fk) => `${table}.${fk}`));
     assert.deepEqual(all.sort(), [
       'bucketlists.owner_id -> users.id on delete cascade',
+      'email_links.user_id -> users.id on delete cascade',
       'items.bucketlist_id -> bucketlists.id on delete cascade',
       'password_credentials.user_id -> users.id on delete cascade',
       'refresh_families.user_id -> users.id on delete cascade',
