@@ -17,6 +17,7 @@ import { RedisLimitStore } from './limits/redis-store.js';
 import { MemoryLimitStore } from './limits/store.js';
 import type { LimitStore } from './limits/store.js';
 import { Mailer } from './mail/mailer.js';
+import { MfaService } from './mfa/mfa.service.js';
 import { createMailTransport } from './mail/transport.js';
 import type { MailTransport } from './mail/transport.js';
 import { SessionService } from './sessions/sessions.service.js';
@@ -62,6 +63,8 @@ export interface Services {
   /** The mailed links' tokens (the sweep deletes expired ones). */
   emailLinks: EmailLinks;
   logins: LoginService;
+  /** TOTP, recovery codes and the login's second step. */
+  mfa: MfaService;
   bucketlists: BucketlistService;
   admin: AdminService;
   /** Mail: links (capped per address) and notices, sent after the answer from a bounded queue. */
@@ -117,6 +120,16 @@ export function createServices(config: Readonly<Config>, deps: ServiceDependenci
   const accounts = new AccountService({ db, clock, hasher, sessions, tokens, userSessions, bus, notices: mailer });
   const emailLinks = new EmailLinks({ db, clock, mailer, verifyTtlSeconds: config.emailTokenTtl, resetTtlSeconds: config.passwordResetTtl });
   const email = new EmailService({ db, clock, links: emailLinks, notices: mailer, bus, requireVerification: config.requireEmailVerification });
+  const mfa = new MfaService({
+    db,
+    clock,
+    vault: new KeyVault(config.keyEncryptionSecret, 'totp-secret-encryption'),
+    throttle: new AttemptThrottle({ store: limitStore, namespace: 'mfa', limit: config.mfaFailuresPerAccount, windowMs: config.loginFailureWindowSeconds * 1000, enabled: config.rateLimits, clock }),
+    notices: mailer,
+    accounts,
+    tokenTtlSeconds: config.mfaTokenTtl,
+    issuer: new URL(config.publicUrl).hostname,
+  });
   const passwordReset = new PasswordResetService({ db, clock, hasher, links: emailLinks, accounts, notices: mailer, log });
   const throttle = new LoginThrottle(limitStore, config.loginFailuresPerAccount, config.loginFailureWindowSeconds * 1000, config.rateLimits, clock);
   return {
@@ -136,6 +149,7 @@ export function createServices(config: Readonly<Config>, deps: ServiceDependenci
       hasher,
       bus,
       maxAgeSeconds: config.reauthMaxAge,
+      factors: mfa,
       throttle: new AttemptThrottle({ store: limitStore, namespace: 'reauth', limit: config.loginFailuresPerAccount, windowMs: config.loginFailureWindowSeconds * 1000, enabled: config.rateLimits, clock }),
     }),
     tokens,
@@ -143,7 +157,8 @@ export function createServices(config: Readonly<Config>, deps: ServiceDependenci
     email,
     passwordReset,
     emailLinks,
-    logins: new LoginService({ db, clock, hasher, throttle, accounts, sessions, tokens, email, requireEmailVerification: config.requireEmailVerification }),
+    logins: new LoginService({ db, clock, hasher, throttle, accounts, sessions, tokens, email, mfa, requireEmailVerification: config.requireEmailVerification }),
+    mfa,
     bucketlists: new BucketlistService({ db, dialect: storage.dialect, clock }),
     admin: new AdminService({ db, accounts }),
     mailer,
@@ -227,14 +242,15 @@ export async function withServices<T>(config: Readonly<Config>, log: ServiceLog,
 export const HOUSEKEEPING_INTERVAL_MS = 3600_000;
 
 /**
- * The hourly sweep of expired sessions, token logins, spent refresh tokens and mailed links, for a serving
+ * The hourly sweep of expired sessions, token logins, spent refresh tokens, mailed links and second steps, for a serving
  * process (a check never needs it: expired rows are refused anyway). Returns its stop function.
  */
-export function startHousekeeping(services: Pick<Services, 'sessions' | 'tokens' | 'emailLinks'>, log: ServiceLog, intervalMs = HOUSEKEEPING_INTERVAL_MS): () => void {
+export function startHousekeeping(services: Pick<Services, 'sessions' | 'tokens' | 'emailLinks' | 'mfa'>, log: ServiceLog, intervalMs = HOUSEKEEPING_INTERVAL_MS): () => void {
   const sweep = setInterval(() => {
     services.sessions.deleteExpired().catch((error: unknown) => log.warn({ err: error }, 'session sweep failed'));
     services.tokens.deleteExpired().catch((error: unknown) => log.warn({ err: error }, 'token sweep failed'));
     services.emailLinks.deleteExpired().catch((error: unknown) => log.warn({ err: error }, 'email link sweep failed'));
+    services.mfa.deleteExpired().catch((error: unknown) => log.warn({ err: error }, 'second-step sweep failed'));
   }, intervalMs);
   sweep.unref();
   return () => clearInterval(sweep);

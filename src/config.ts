@@ -50,6 +50,12 @@ export interface Config {
   passwordResetTtl: number;
   /** A correct password is refused (403 email_not_verified) until the user's address is verified; CLI-made users are exempt. */
   requireEmailVerification: boolean;
+  /** Seconds a login's second step (its mfa_token) stays open. */
+  mfaTokenTtl: number;
+  /** Wrong codes at the login's second step per account per LOGIN_FAILURE_WINDOW_SECONDS; past it 429 at that step only. */
+  mfaFailuresPerAccount: number;
+  /** The WebAuthn relying party id: PUBLIC_URL's hostname unless WEBAUTHN_RP_ID says otherwise. */
+  webauthnRpId: string;
   maxSessionsPerUser: number;
   corsOrigins: string[];
   workers: number;
@@ -369,6 +375,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     emailTokenTtl: integer(env, 'EMAIL_TOKEN_TTL', 86_400, 1, ANY_DURATION),
     passwordResetTtl: integer(env, 'PASSWORD_RESET_TTL', 3600, 1, ANY_DURATION),
     requireEmailVerification: onOff(env, 'REQUIRE_EMAIL_VERIFICATION', false),
+    mfaTokenTtl: integer(env, 'MFA_TOKEN_TTL', 300, 1, ANY_DURATION),
+    mfaFailuresPerAccount: integer(env, 'MFA_FAILURES_PER_ACCOUNT', 5, 1, 100_000),
+    webauthnRpId: read(env, 'WEBAUTHN_RP_ID') ?? new URL(publicUrl).hostname,
     maxSessionsPerUser: integer(env, 'MAX_SESSIONS_PER_USER', 50, 1, 10_000),
     corsOrigins,
     workers: workers(env),

@@ -53,6 +53,13 @@ export class EmailNotVerifiedError extends GatehouseError {
   }
 }
 
+/** Reserved (v1.2): a route that will need a second factor. No route answers it yet. */
+export class MfaRequiredError extends GatehouseError {
+  constructor() {
+    super('mfa_required', 403, 'This needs two-step verification.');
+  }
+}
+
 export class BadRequestError extends GatehouseError {
   constructor(message = 'The request body could not be read.') {
     super('bad_request', 400, message);

@@ -8,7 +8,7 @@ const apiTarget = process.env.GATEHOUSE_API_URL ?? 'http://127.0.0.1:3000';
 
 // Everything the server answers itself. The Host header is kept (changeOrigin: false) so the
 // Origin rule sees a same-origin request: the page, the proxy and the cookies share one origin.
-const serverPaths = ['/api', '/login', '/signup', '/logout', '/check_session', '/auth.css', '/.well-known', '/healthz', '/readyz', '/openapi.json', '/docs'];
+const serverPaths = ['/api', '/login', '/signup', '/logout', '/check_session', '/auth.css', '/.well-known', '/healthz', '/readyz', '/openapi.json', '/docs', '/verify-email', '/email', '/password'];
 
 export default defineConfig(({ command }) => {
   // A build is always the production build, whatever NODE_ENV the shell has: `NODE_ENV=test npm

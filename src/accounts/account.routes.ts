@@ -1,22 +1,24 @@
-import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Config } from '../config.js';
-import { UnauthenticatedError, ValidationError } from '../errors.js';
+import { ValidationError } from '../errors.js';
 import { clearSessionCookies, setSessionCookies } from '../server/cookies.js';
 import type { RoutePlugin } from '../server/http.js';
 import { resourceId } from '../server/path-id.js';
 import { principal } from '../server/plugins/auth.js';
+import { RECENT_NOTE, rawField, recentStep, signInOf } from '../server/recent-auth.js';
 import { requestMeta } from '../server/request-meta.js';
 import { errorResponses, UserRef } from '../server/schemas.js';
 import type { AccountService } from './accounts.service.js';
 import type { EmailService } from './email.service.js';
-import type { RecentAuthService, SignInRef } from './recent-auth.service.js';
+import type { RecentAuthService } from './recent-auth.service.js';
 import { userJson } from './user-json.js';
 
 const Text = (max: number) => Type.String({ maxLength: max });
 
 const ReauthenticateBody = Type.Object({
   password: Type.Optional(Text(1024)),
+  code: Type.Optional(Text(64)),
+  recovery_code: Type.Optional(Text(64)),
 });
 const EmailChangeBody = Type.Object({
   email: Type.Union([Text(1024), Type.Null()], { description: 'The new address (confirmed by a link mailed to it), or null to remove the address at once' }),
@@ -27,21 +29,6 @@ const PasswordChangeBody = Type.Object({
   password: Text(1024),
   password_confirmation: Type.Optional(Text(1024)),
 });
-
-/** The sign-in a request came with, and when it last proved its user. */
-function signInOf(request: FastifyRequest): SignInRef {
-  const auth = request.auth;
-  if (!auth) throw new UnauthenticatedError();
-  return auth.via === 'session'
-    ? { kind: 'browser', id: auth.session.id, authenticatedAt: auth.session.authenticatedAt }
-    : { kind: 'token', id: auth.sessionId, authenticatedAt: auth.authenticatedAt };
-}
-
-/** The body as parsed, before validation: what the recent-authentication step reads. */
-function rawField(request: FastifyRequest, name: string): unknown {
-  const body = request.body;
-  return body !== null && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
-}
 
 export interface AccountRoutesOptions {
   config: Pick<Config, 'cookieSecure' | 'sessionMaxAge'>;
@@ -66,7 +53,7 @@ export const accountRoutes: RoutePlugin<AccountRoutesOptions> = async (app, { co
       },
     },
     async (request) => {
-      const { reauthenticatedUntil } = await recentAuth.reauthenticate(principal(request).id, signInOf(request), request.body.password, requestMeta(request));
+      const { reauthenticatedUntil } = await recentAuth.reauthenticate(principal(request).id, signInOf(request), request.body, requestMeta(request));
       return { reauthenticated_until: reauthenticatedUntil };
     },
   );
@@ -101,11 +88,8 @@ export const accountRoutes: RoutePlugin<AccountRoutesOptions> = async (app, { co
     },
   );
 
-  /** The *recent* step of a route: after the body is read, before its fields are validated. */
-  const requireRecent = async (request: FastifyRequest) => {
-    await recentAuth.requireRecent(principal(request).id, signInOf(request), rawField(request, 'current_password'), requestMeta(request));
-  };
-  const recentNote = 'Needs a recent sign-in (REAUTH_MAX_AGE), or `current_password` in a JSON body.';
+  const requireRecent = recentStep(recentAuth);
+  const recentNote = RECENT_NOTE;
 
   app.post(
     '/api/me/email/verification',

@@ -97,6 +97,17 @@ export async function findUserForLogin(db: Db, identifier: string): Promise<Logi
   return row ? { user: toUserRecord(row), passwordHash: row.password_hash, madeByOperator: row.created_via === 'cli' } : null;
 }
 
+/** The same record by id: for a sign-in whose first factor was not a password (a passkey). */
+export async function findLoginRecordById(db: Db, userId: number): Promise<LoginRecord | null> {
+  const row = await db
+    .selectFrom('users')
+    .leftJoin('password_credentials', 'password_credentials.user_id', 'users.id')
+    .select([...userColumns, 'password_credentials.password_hash', 'users.created_via'])
+    .where('users.id', '=', userId)
+    .executeTakeFirst();
+  return row ? { user: toUserRecord(row), passwordHash: row.password_hash, madeByOperator: row.created_via === 'cli' } : null;
+}
+
 /** The user whose address this is (compared as stored: NFC, lower case), or null. */
 export async function findUserByEmail(db: Db, email: string): Promise<UserRecord | null> {
   const row = await db.selectFrom('users').select(userColumns).where('users.email_normalized', '=', normalizeEmail(email)).executeTakeFirst();

@@ -95,7 +95,7 @@ export class AccountService {
       if (!(error instanceof UniqueViolationError)) throw error;
       throw error.constraint.includes('email') ? emailTaken() : usernameTaken();
     }
-    await recordAudit(db, { event: role === 'admin' ? 'user_created' : 'signup', userId: user.id, username: user.username, ...meta }, now);
+    await recordAudit(db, { event: options.byOperator || role === 'admin' ? 'user_created' : 'signup', userId: user.id, username: user.username, ...meta }, now);
     return user;
   }
 

@@ -20,6 +20,8 @@ export interface UsersTable {
   credential_epoch: Generated<number>;
   /** `cli`: made by an operator (exempt from REQUIRE_EMAIL_VERIFICATION); `signup`: everyone else. */
   created_via: ColumnType<'signup' | 'cli', 'signup' | 'cli' | undefined, never>;
+  /** The last accepted TOTP time step (0: none): a code at or before it is refused. bigint: a string on PostgreSQL. */
+  totp_last_step: ColumnType<string | number, number | undefined, number>;
   created_at: string;
   updated_at: string;
 }

@@ -10,6 +10,7 @@ import type { UserRecord } from './accounts.repo.js';
 import * as repo from './accounts.repo.js';
 import type { AccountService, SignUpInput } from './accounts.service.js';
 import type { EmailService } from './email.service.js';
+import type { Amr, MfaChallenge, MfaService, SecondFactorProof } from '../mfa/mfa.service.js';
 import type { LoginSubject } from './login-subject.js';
 import type { PasswordHasher } from './password.js';
 
@@ -18,7 +19,11 @@ import type { PasswordHasher } from './password.js';
  * changed while it ran) is an expected outcome, not an error: one value for all of them, so no
  * caller can tell them apart. Throttling (429) and overload (503) are thrown as errors.
  */
-export type LoginOutcome<T> = { ok: true; user: UserRecord; credential: T } | { ok: false; reason: 'invalid_credentials' };
+export type LoginOutcome<T> =
+  | { ok: true; user: UserRecord; credential: T }
+  | { ok: false; reason: 'invalid_credentials' }
+  /** The password was right and the user has MFA: the second step begins (no credential yet). */
+  | { ok: false; reason: 'mfa_required'; challenge: MfaChallenge };
 
 export interface PasswordLogin {
   /** A username or an email. */
@@ -35,6 +40,7 @@ export interface LoginServiceDeps {
   sessions: Pick<SessionService, 'create' | 'revoke' | 'validate'>;
   tokens: Pick<TokenService, 'issue'>;
   email: Pick<EmailService, 'sendVerification'>;
+  mfa: Pick<MfaService, 'hasMfa' | 'beginChallenge' | 'completeChallenge'>;
   /** REQUIRE_EMAIL_VERIFICATION. */
   requireEmailVerification: boolean;
 }
@@ -63,23 +69,68 @@ export class LoginService {
     return { user, session: await this.#startSession(user, false, meta, replacing), mustVerifyEmail: false };
   }
 
-  /** Log in with a password and start a browser session (a new id and CSRF token, the old cookie revoked). */
+  /**
+   * Log in with a password and start a browser session (a new id and CSRF token, the old cookie
+   * revoked) — or, for a user with MFA, begin the second step (`mfa_required`).
+   */
   async logIn(login: PasswordLogin & { remember: boolean }, meta: RequestMeta, replacing?: string): Promise<LoginOutcome<NewSession>> {
     const user = await this.#checkPassword(login, meta);
     if (!user) return REFUSED;
-    const session = await this.#startSession(user, login.remember, meta, replacing);
-    if (!session) return this.#credentialsChanged(user, meta);
-    await this.#succeeded(user, 'session', meta);
-    return { ok: true, user, credential: session };
+    if (await this.deps.mfa.hasMfa(user.id)) return { ok: false, reason: 'mfa_required', challenge: await this.deps.mfa.beginChallenge(user, login.remember) };
+    return this.#startBrowserLogin(user, { remember: login.remember, amr: ['pwd'] }, meta, replacing);
   }
 
-  /** Log in with a password as an external client: a new token login (refresh family) and its first pair. */
+  /** Log in with a password as an external client: a new token login (refresh family) and its first pair, or the second step. */
   async logInForTokens(login: PasswordLogin, meta: RequestMeta): Promise<LoginOutcome<TokenPair>> {
     const user = await this.#checkPassword(login, meta);
     if (!user) return REFUSED;
-    const pair = await this.deps.tokens.issue(user, meta);
+    if (await this.deps.mfa.hasMfa(user.id)) return { ok: false, reason: 'mfa_required', challenge: await this.deps.mfa.beginChallenge(user, false) };
+    return this.#startTokenLogin(user, ['pwd'], meta);
+  }
+
+  /**
+   * POST /login/mfa: the second step of a browser login. A wrong code or dead token throws 401;
+   * past the limit 429. `remember`: as sent at this step, else as chosen at the password step.
+   */
+  async completeMfa(mfaToken: string, proof: SecondFactorProof, meta: RequestMeta, replacing?: string, remember?: boolean): Promise<LoginOutcome<NewSession>> {
+    const completed = await this.deps.mfa.completeChallenge(mfaToken, proof, meta);
+    const { subject, amr } = completed;
+    const found = await repo.findUserById(this.deps.db, subject.id);
+    if (!found || found.disabled) return REFUSED;
+    return this.#startBrowserLogin({ ...found, credentialEpoch: subject.credentialEpoch }, { remember: remember ?? completed.remember, amr }, meta, replacing);
+  }
+
+  /** POST /api/token/mfa: the second step of a token login. */
+  async completeMfaForTokens(mfaToken: string, proof: SecondFactorProof, meta: RequestMeta): Promise<LoginOutcome<TokenPair>> {
+    const { subject, amr } = await this.deps.mfa.completeChallenge(mfaToken, proof, meta);
+    const found = await repo.findUserById(this.deps.db, subject.id);
+    if (!found || found.disabled) return REFUSED;
+    return this.#startTokenLogin({ ...found, credentialEpoch: subject.credentialEpoch }, amr, meta);
+  }
+
+  /**
+   * A passkey sign-in whose assertion the caller verified (user verification required): it
+   * satisfies MFA. A disabled user is refused; REQUIRE_EMAIL_VERIFICATION applies as to a password.
+   */
+  async logInWithPasskey(userId: number, remember: boolean, meta: RequestMeta, replacing?: string): Promise<LoginOutcome<NewSession>> {
+    const found = await repo.findLoginRecordById(this.deps.db, userId);
+    if (!found || found.user.disabled) return REFUSED;
+    await this.#refuseUnverifiedEmail(found, meta);
+    return this.#startBrowserLogin(found.user, { remember, amr: ['hwk', 'mfa'] }, meta, replacing);
+  }
+
+  async #startBrowserLogin(user: UserRecord, options: { remember: boolean; amr: readonly Amr[] }, meta: RequestMeta, replacing?: string): Promise<LoginOutcome<NewSession>> {
+    if (replacing) await this.deps.sessions.revoke(replacing);
+    const session = await this.deps.sessions.create(user, { remember: options.remember, amr: options.amr, ...meta });
+    if (!session) return this.#credentialsChanged(user, meta);
+    await this.#succeeded(user, 'session', options.amr, meta);
+    return { ok: true, user, credential: session };
+  }
+
+  async #startTokenLogin(user: UserRecord, amr: readonly Amr[], meta: RequestMeta): Promise<LoginOutcome<TokenPair>> {
+    const pair = await this.deps.tokens.issue(user, meta, amr);
     if (!pair) return this.#credentialsChanged(user, meta);
-    await this.#succeeded(user, 'token', meta);
+    await this.#succeeded(user, 'token', amr, meta);
     return { ok: true, user, credential: pair };
   }
 
@@ -131,16 +182,20 @@ export class LoginService {
       await repo.setPasswordHash(db, found.user.id, await hasher.hash(login.password, meta.ip), now);
     }
     // Only after the password is known right, so the answer's timing says nothing more than a login's.
-    if (this.deps.requireEmailVerification && !found.madeByOperator && !found.user.emailVerified) {
-      await recordAudit(db, { event: 'login_failed', userId: found.user.id, username: found.user.username, detail: { reason: 'email_not_verified' }, ...meta }, now);
-      await this.deps.email.sendVerification(found.user, meta);
-      throw new EmailNotVerifiedError();
-    }
+    await this.#refuseUnverifiedEmail(found, meta);
     return found.user;
   }
 
-  async #succeeded(user: UserRecord, via: 'session' | 'token', meta: RequestMeta): Promise<void> {
-    await recordAudit(this.deps.db, { event: 'login_succeeded', userId: user.id, username: user.username, detail: { via }, ...meta }, isoNow(this.deps.clock));
+  /** REQUIRE_EMAIL_VERIFICATION: 403 email_not_verified, with a fresh link (within the cap). CLI-made users are exempt. */
+  async #refuseUnverifiedEmail(found: repo.LoginRecord, meta: RequestMeta): Promise<void> {
+    if (!this.deps.requireEmailVerification || found.madeByOperator || found.user.emailVerified) return;
+    await recordAudit(this.deps.db, { event: 'login_failed', userId: found.user.id, username: found.user.username, detail: { reason: 'email_not_verified' }, ...meta }, isoNow(this.deps.clock));
+    await this.deps.email.sendVerification(found.user, meta);
+    throw new EmailNotVerifiedError();
+  }
+
+  async #succeeded(user: UserRecord, via: 'session' | 'token', amr: readonly Amr[], meta: RequestMeta): Promise<void> {
+    await recordAudit(this.deps.db, { event: 'login_succeeded', userId: user.id, username: user.username, detail: { via, amr: amr.join(' ') }, ...meta }, isoNow(this.deps.clock));
   }
 
   /** The password was right when checked, but a password change or disable committed before the login was stored. */

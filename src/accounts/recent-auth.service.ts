@@ -9,6 +9,14 @@ import { isoNow } from '../storage/database.js';
 import { markFamilyAuthenticated } from '../tokens/tokens.repo.js';
 import { findPasswordHash } from './accounts.repo.js';
 import type { PasswordHasher } from './password.js';
+import type { MfaService } from '../mfa/mfa.service.js';
+
+/** What a re-authentication may prove the user with (a passkey joins these with the passkeys). */
+export interface ReauthProof {
+  password?: string | undefined;
+  code?: string | undefined;
+  recovery_code?: string | undefined;
+}
 
 /** The sign-in a request came with: a browser session, or a token login (its access tokens' `sid`). */
 export interface SignInRef {
@@ -26,6 +34,7 @@ export interface RecentAuthDeps {
   throttle: AttemptThrottle;
   bus: RevocationBus;
   maxAgeSeconds: number;
+  factors: Pick<MfaService, 'verifyForReauthentication'>;
 }
 
 /**
@@ -44,8 +53,15 @@ export class RecentAuthService {
    * POST /api/me/reauthenticate: the password proves the user again and makes this sign-in (not the
    * user's others) recent. Wrong → 422 on `password`; past the limit → 429.
    */
-  async reauthenticate(userId: number, signIn: SignInRef, password: string | undefined, meta: RequestMeta): Promise<{ reauthenticatedUntil: string }> {
-    await this.#checkPassword(userId, password, 'password', meta);
+  async reauthenticate(userId: number, signIn: SignInRef, proof: ReauthProof, meta: RequestMeta): Promise<{ reauthenticatedUntil: string }> {
+    if (proof.code !== undefined) await this.#checkFactor(userId, { code: proof.code }, 'code', meta);
+    else if (proof.recovery_code !== undefined) await this.#checkFactor(userId, { recovery_code: proof.recovery_code }, 'recovery_code', meta);
+    else await this.#checkPassword(userId, proof.password, 'password', meta);
+    return this.markRecent(userId, signIn, meta);
+  }
+
+  /** Make this sign-in recent after its user was proven by the caller (a passkey assertion). */
+  async markRecent(userId: number, signIn: SignInRef, meta: RequestMeta): Promise<{ reauthenticatedUntil: string }> {
     const now = isoNow(this.deps.clock);
     if (signIn.kind === 'browser') await markSessionAuthenticated(this.deps.db, signIn.id, now);
     else await markFamilyAuthenticated(this.deps.db, signIn.id, now);
@@ -65,6 +81,26 @@ export class RecentAuthService {
       return;
     }
     if (!this.isRecent(signIn)) throw new ReauthenticationRequiredError();
+  }
+
+  /** A TOTP code or recovery code, spent on success; counted like a wrong password when wrong. */
+  async #checkFactor(userId: number, proof: ReauthProof, field: 'code' | 'recovery_code', meta: RequestMeta): Promise<void> {
+    const value = proof[field];
+    if (value === undefined || value.length === 0 || value.length > 64) throw new ValidationError({ [field]: 'Enter a code.' });
+    const attempt = await this.deps.throttle.reserve(`user:${userId}`);
+    let right: boolean;
+    try {
+      right = await this.deps.factors.verifyForReauthentication({ id: userId }, proof, meta);
+    } catch (error) {
+      await attempt.cancelled();
+      throw error;
+    }
+    if (!right) {
+      await attempt.failed();
+      await recordAudit(this.deps.db, { event: 'reauthentication_failed', userId, detail: { with: field }, ...meta }, isoNow(this.deps.clock));
+      throw new ValidationError({ [field]: field === 'code' ? 'That code is not right.' : 'That recovery code is not right, or was used already.' });
+    }
+    await attempt.succeeded();
   }
 
   /** Compare a password with the user's, reserving the attempt first (at most the limit is evaluated per window). */

@@ -24,6 +24,17 @@ export const AUDIT_EVENTS = [
   'email_removed',
   'password_reset_requested',
   'password_reset',
+  'mfa_enrolled',
+  'mfa_removed',
+  'mfa_failed',
+  'mfa_reset',
+  'recovery_code_used',
+  'recovery_codes_regenerated',
+  'passkey_added',
+  'passkey_used',
+  'passkey_renamed',
+  'passkey_removed',
+  'passkey_counter_regressed',
   'user_created',
 ] as const;
 

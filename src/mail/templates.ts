@@ -20,14 +20,17 @@ export interface LinkMailParams {
 }
 export type LinkMailName = keyof LinkMailParams;
 
+/** A sign-in method a notice is about: an authenticator app, a passkey, or a new set of recovery codes. */
+export type Factor = 'totp' | 'passkey' | 'recovery-codes';
+
 /** Security notices: never capped, never counted. */
 export interface NoticeParams {
   'password-changed': { username: string };
   /** To the old address, when a change to `newEmail` is requested. */
   'email-change-requested': { username: string; newEmail: string };
   /** `name`: a passkey's name, when it has one. */
-  'factor-added': { username: string; factor: 'totp' | 'passkey'; name?: string };
-  'factor-removed': { username: string; factor: 'totp' | 'passkey'; name?: string };
+  'factor-added': { username: string; factor: Factor; name?: string };
+  'factor-removed': { username: string; factor: Factor; name?: string };
   'recovery-code-used': { username: string; codesLeft: number };
 }
 export type NoticeName = keyof NoticeParams;
@@ -97,8 +100,9 @@ function when(at: Date): string {
   return `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
-function factorName(params: { factor: 'totp' | 'passkey'; name?: string }): string {
+function factorName(params: { factor: Factor; name?: string }): string {
   if (params.factor === 'totp') return 'An authenticator app (one-time codes)';
+  if (params.factor === 'recovery-codes') return 'A new set of recovery codes';
   return params.name ? line`A passkey named “${params.name}”` : 'A passkey';
 }
 

@@ -10,6 +10,7 @@ import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { accountRoutes } from '../accounts/account.routes.js';
 import { linkPageRoutes } from '../accounts/link-pages.routes.js';
+import { mfaRoutes } from '../mfa/mfa.routes.js';
 import { adminRoutes } from '../admin/admin.routes.js';
 import { bucketlistRoutes } from '../bucketlists/bucketlists.routes.js';
 import type { Services } from '../composition.js';
@@ -35,7 +36,7 @@ import { hostCheckPlugin } from './plugins/host-check.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
 import { lazyChildLogger } from './request-logger.js';
-import { AdminUserSchema, ErrorSchema, UserSchema } from './schemas.js';
+import { AdminUserSchema, ErrorSchema, MfaRequiredSchema, UserSchema } from './schemas.js';
 
 export type { GatehouseApp } from './http.js';
 
@@ -142,6 +143,7 @@ export async function buildApp(config: Readonly<Config>, services: Services, opt
   app.addSchema(ErrorSchema);
   app.addSchema(UserSchema);
   app.addSchema(AdminUserSchema);
+  app.addSchema(MfaRequiredSchema);
 
   await app.register(cookie);
   await app.register(securityHeadersPlugin, { https: config.publicUrl.startsWith('https://') });
@@ -199,6 +201,7 @@ export async function buildApp(config: Readonly<Config>, services: Services, opt
   await app.register(healthRoutes, { storage: services.storage });
   await app.register(sessionRoutes, { config, logins, authenticator });
   await app.register(accountRoutes, { config, accounts: services.accounts, email: services.email, recentAuth: services.recentAuth });
+  await app.register(mfaRoutes, { config, mfa: services.mfa, logins, recentAuth: services.recentAuth, sessionCookieName: sessionCookieName(config) });
   await app.register(linkPageRoutes, { config, email: services.email, passwordReset: services.passwordReset });
   await app.register(userSessionsRoutes, { config, userSessions: services.userSessions });
   await app.register(tokenRoutes, { config, logins, tokens: services.tokens, keys: services.keys });

@@ -64,3 +64,14 @@ export function ensureCsrfCookie(request: FastifyRequest, reply: FastifyReply, c
   request.csrfToken = token;
   return token;
 }
+
+/** The form login's second step: its mfa_token, HttpOnly, sent only to /login/mfa. */
+export const MFA_COOKIE = 'gatehouse_mfa';
+
+export function setMfaCookie(request: FastifyRequest, reply: FastifyReply, config: Pick<Config, 'cookieSecure'>, token: string, maxAge: number): void {
+  reply.setCookie(MFA_COOKIE, token, { ...baseOptions(request, config, maxAge), path: '/login/mfa', httpOnly: true });
+}
+
+export function clearMfaCookie(request: FastifyRequest, reply: FastifyReply, config: Pick<Config, 'cookieSecure'>): void {
+  reply.clearCookie(MFA_COOKIE, { ...baseOptions(request, config), path: '/login/mfa', httpOnly: true });
+}

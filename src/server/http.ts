@@ -25,6 +25,6 @@ declare module 'fastify' {
     /** A public route that ends or changes a session: with a live session cookie it needs the CSRF token. */
     csrf?: 'if-session';
     /** A form page whose errors re-render the form instead of answering JSON. */
-    formPage?: AuthPageKind | EmailPageKind;
+    formPage?: AuthPageKind | EmailPageKind | 'login-mfa';
   }
 }

@@ -7,7 +7,7 @@ import { principalOf } from '../accounts/principal.js';
 import { userJson } from '../accounts/user-json.js';
 import type { Config } from '../config.js';
 import { InvalidCredentialsError } from '../errors.js';
-import { clearSessionCookies, ensureCsrfCookie, setSessionCookies } from '../server/cookies.js';
+import { clearSessionCookies, ensureCsrfCookie, setMfaCookie, setSessionCookies } from '../server/cookies.js';
 import { assertValidBody } from '../server/error-handler.js';
 import type { RoutePlugin } from '../server/http.js';
 import { renderLogoutPage } from '../server/pages/auth-pages.js';
@@ -18,7 +18,7 @@ import type { Authenticator } from '../server/plugins/auth.js';
 import { isFormPost, principal } from '../server/plugins/auth.js';
 import { ipRateLimit } from '../server/plugins/rate-limit.js';
 import { requestMeta } from '../server/request-meta.js';
-import { errorResponses, UserRef } from '../server/schemas.js';
+import { errorResponses, MfaRequiredRef, mfaRequiredJson, UserRef } from '../server/schemas.js';
 
 const Text = (max: number) => Type.String({ maxLength: max });
 
@@ -95,9 +95,10 @@ export const sessionRoutes: RoutePlugin<SessionRoutesOptions> = async (app, { co
         attachValidation: true,
         schema: {
           summary: 'Log in with username (or email) and password; starts a browser session',
+          description: 'For a user with MFA the answer is `{mfa_required, mfa_token, methods, expires_in}` and no session: finish at POST /login/mfa (a form post goes 303 to /login/mfa).',
           tags: ['session'],
           body: LoginBody,
-          response: { 200: UserRef, ...errorResponses(400, 401, 403, 413, 415, 422, 429, 503) },
+          response: { 200: Type.Union([UserRef, MfaRequiredRef]), ...errorResponses(400, 401, 403, 413, 415, 422, 429, 503) },
         },
       },
       async (request, reply) => {
@@ -106,6 +107,14 @@ export const sessionRoutes: RoutePlugin<SessionRoutesOptions> = async (app, { co
         const remember = body.remember === true || body.remember === 'on' || body.remember === 'true';
         const login = { identifier: body.username, password: body.password, remember };
         const outcome = await logins.logIn(login, requestMeta(request), previousSession(request));
+        if (!outcome.ok && outcome.reason === 'mfa_required') {
+          const { challenge } = outcome;
+          if (!isFormPost(request)) return mfaRequiredJson(challenge);
+          // The form's second step: the token rides in an HttpOnly cookie to /login/mfa, never in a URL.
+          setMfaCookie(request, reply, config, challenge.mfaToken, challenge.expiresIn);
+          const next = safeNextPath(body.next);
+          return reply.redirect(next === '/' ? '/login/mfa' : `/login/mfa?next=${encodeURIComponent(next)}`, 303);
+        }
         if (!outcome.ok) throw new InvalidCredentialsError();
         setSessionCookies(request, reply, config, outcome.credential);
         if (isFormPost(request)) return reply.redirect(safeNextPath(body.next), 303);

@@ -63,7 +63,7 @@ export class SessionService {
    * read with the password hash: if a password change or a disable committed since, the session
    * is not stored and the answer is null (the login fails as if the password had been wrong).
    */
-  async create(user: LoginSubject, options: { remember: boolean; ip: string | null; userAgent: string | null }): Promise<NewSession | null> {
+  async create(user: LoginSubject, options: { remember: boolean; ip: string | null; userAgent: string | null; amr?: readonly string[] }): Promise<NewSession | null> {
     const userId = user.id;
     const token = randomToken();
     const csrfToken = randomToken();
@@ -82,6 +82,7 @@ export class SessionService {
       expires_at: expiresAt,
       ip: options.ip,
       user_agent: options.userAgent?.slice(0, 512) ?? null,
+      amr: (options.amr ?? ['pwd']).join(' '),
     }));
     if (!stored) return null;
     // Ended like a logout: dropped from every instance's cache, not left to live out its cache time.

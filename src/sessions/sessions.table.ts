@@ -15,4 +15,6 @@ export interface SessionsTable {
   user_agent: string | null;
   /** The last login or re-authentication of this session; null: its creation. */
   authenticated_at?: string | null;
+  /** How the login was proven (RFC 8176 values, space-separated: `pwd`, `otp`, `hwk`, `mfa`); null: a password (rows before MFA). */
+  amr?: string | null;
 }

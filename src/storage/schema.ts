@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import type { EmailLinksTable, PasswordCredentialsTable, RowLocksTable, UsersTable } from '../accounts/accounts.table.js';
 import type { AuditEventsTable } from '../audit/audit.table.js';
 import type { BucketlistsTable, ItemsTable } from '../bucketlists/bucketlists.table.js';
+import type { MfaChallengesTable, RecoveryCodesTable, TotpCredentialsTable } from '../mfa/mfa.table.js';
+import type { PasskeysTable, WebauthnChallengesTable } from '../passkeys/passkeys.table.js';
 import type { SessionsTable } from '../sessions/sessions.table.js';
 import type { RefreshFamiliesTable, RefreshTokensTable, SigningKeysTable } from '../tokens/tokens.table.js';
 
@@ -18,6 +20,11 @@ export interface Database {
   audit_events: AuditEventsTable;
   row_locks: RowLocksTable;
   email_links: EmailLinksTable;
+  totp_credentials: TotpCredentialsTable;
+  recovery_codes: RecoveryCodesTable;
+  mfa_challenges: MfaChallengesTable;
+  passkeys: PasskeysTable;
+  webauthn_challenges: WebauthnChallengesTable;
 }
 
 export type DialectName = 'sqlite' | 'postgres';

@@ -75,8 +75,9 @@ const ENCRYPTED_PREFIX = 'enc:v1:';
 export class KeyVault {
   readonly #key: Buffer | null;
 
-  constructor(secret: string | null) {
-    this.#key = secret === null ? null : Buffer.from(hkdfSync('sha256', secret, 'gatehouse', 'signing-key-encryption', 32));
+  /** `purpose`: each kind of secret gets a key of its own, derived from the one KEY_ENCRYPTION_SECRET. */
+  constructor(secret: string | null, purpose = 'signing-key-encryption') {
+    this.#key = secret === null ? null : Buffer.from(hkdfSync('sha256', secret, 'gatehouse', purpose, 32));
   }
 
   /** Whether `seal` encrypts (a secret is configured). */

@@ -10,6 +10,8 @@ export interface RefreshTokenState {
   familyRevokedAt: string | null;
   userId: number;
   userDisabled: boolean;
+  /** How the login was proven (RFC 8176, space-separated); null: a password. */
+  amr: string | null;
 }
 
 /** What a bearer check needs to know about a login and its user, in one query. */
@@ -23,7 +25,7 @@ export interface LoginState {
 
 export async function insertFamily(
   db: Db,
-  family: { id: string; userId: number; now: string; expiresAt: string; ip: string | null; userAgent: string | null },
+  family: { id: string; userId: number; now: string; expiresAt: string; ip: string | null; userAgent: string | null; amr: string },
 ): Promise<void> {
   await db
     .insertInto('refresh_families')
@@ -36,6 +38,7 @@ export async function insertFamily(
       revoked_reason: null,
       ip: family.ip,
       user_agent: family.userAgent,
+      amr: family.amr,
     })
     .execute();
 }
@@ -56,6 +59,7 @@ export async function findRefreshToken(db: Db, tokenHash: string): Promise<Refre
       'refresh_families.expires_at',
       'refresh_families.revoked_at',
       'refresh_families.user_id',
+      'refresh_families.amr',
       'users.disabled_at',
     ])
     .where('refresh_tokens.token_hash', '=', tokenHash)
@@ -69,6 +73,7 @@ export async function findRefreshToken(db: Db, tokenHash: string): Promise<Refre
     familyRevokedAt: row.revoked_at,
     userId: Number(row.user_id),
     userDisabled: row.disabled_at !== null,
+    amr: row.amr ?? null,
   };
 }
 

@@ -4,11 +4,11 @@ import { Type } from 'typebox';
 import type { FastifyReply } from 'fastify';
 import type { LoginService } from '../accounts/login.service.js';
 import type { Config } from '../config.js';
-import { InvalidCredentialsError } from '../errors.js';
+import { InvalidCredentialsError, ValidationError } from '../errors.js';
 import type { RoutePlugin } from '../server/http.js';
 import { ipRateLimit } from '../server/plugins/rate-limit.js';
 import { requestMeta } from '../server/request-meta.js';
-import { errorResponses } from '../server/schemas.js';
+import { errorResponses, MfaRequiredRef, mfaRequiredJson, MfaStepBody } from '../server/schemas.js';
 import type { KeyRing } from './keys.js';
 import { JWKS_MAX_AGE_SECONDS } from './keys.js';
 import type { TokenService } from './tokens.service.js';
@@ -80,12 +80,35 @@ export const tokenRoutes: RoutePlugin<TokenRoutesOptions> = async (app, { config
           'password and disabled user all give the same 401; failures count towards LOGIN_FAILURES_PER_ACCOUNT (then 429).',
         tags: ['tokens'],
         body: CredentialsBody,
-        response: { ...pair, ...errorResponses(400, 401, 413, 415, 422, 429, 503) },
+        response: { 200: Type.Union([TokenPairSchema, MfaRequiredRef]), ...errorResponses(400, 401, 403, 413, 415, 422, 429, 503) },
       },
     },
     async (request, reply) => {
       const { username, password } = request.body;
       const outcome = await logins.logInForTokens({ identifier: username, password }, requestMeta(request));
+      noStore(reply);
+      if (!outcome.ok && outcome.reason === 'mfa_required') return mfaRequiredJson(outcome.challenge);
+      if (!outcome.ok) throw new InvalidCredentialsError();
+      return outcome.credential;
+    },
+  );
+
+  app.post(
+    '/api/token/mfa',
+    {
+      config: { access: 'public', rateLimit: ipRateLimit(config) },
+      schema: {
+        summary: 'The second step of a token login: the mfa_token from POST /api/token and a code (or recovery code)',
+        description: 'Neither code: 422. Wrong code, spent or expired mfa_token: 401 invalid_credentials. MFA_FAILURES_PER_ACCOUNT wrong codes: 429 at this step.',
+        tags: ['tokens'],
+        body: MfaStepBody,
+        response: { ...pair, ...errorResponses(400, 401, 413, 415, 422, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { mfa_token: mfaToken, ...proof } = request.body;
+      if (proof.code === undefined && proof.recovery_code === undefined) throw new ValidationError({ code: 'Enter the code from your authenticator app, or a recovery code.' });
+      const outcome = await logins.completeMfaForTokens(mfaToken, proof, requestMeta(request));
       if (!outcome.ok) throw new InvalidCredentialsError();
       noStore(reply);
       return outcome.credential;

@@ -71,6 +71,11 @@ export interface VerifiedAccess {
 
 type TokenConfig = Pick<Config, 'publicUrl' | 'accessTokenTtl' | 'accessTokenAudience' | 'refreshTokenTtl' | 'refreshReuseGraceSeconds'>;
 
+/** A login's stored `amr` as the claim's array; logins from before MFA were passwords. */
+function amrOf(stored: string | null): string[] {
+  return stored ? stored.split(' ') : ['pwd'];
+}
+
 /** Access tokens (JWT), rotating refresh tokens grouped in families, and revocation that reaches both. */
 export class TokenService {
   readonly #loginStates = new Map<string, { state: LoginState; loadedAt: number }>();
@@ -98,7 +103,7 @@ export class TokenService {
    * session, the family is stored only while the user's credential epoch is the one the login
    * read; null when it changed.
    */
-  async issue(user: LoginSubject, meta: RequestMeta): Promise<TokenPair | null> {
+  async issue(user: LoginSubject, meta: RequestMeta, amr: readonly string[] = ['pwd']): Promise<TokenPair | null> {
     const now = this.clock();
     const familyId = randomUUID();
     const stored = await insertBehindEpoch(this.db, user, (trx) =>
@@ -109,9 +114,10 @@ export class TokenService {
         expiresAt: new Date(now + this.config.refreshTokenTtl * 1000).toISOString(),
         ip: meta.ip,
         userAgent: meta.userAgent?.slice(0, 512) ?? null,
+        amr: amr.join(' '),
       }),
     );
-    return stored ? this.#pair(user.id, familyId, now) : null;
+    return stored ? this.#pair(user.id, familyId, now, amr) : null;
   }
 
   /**
@@ -126,10 +132,10 @@ export class TokenService {
       throw new InvalidTokenError('The refresh token is invalid or has expired.');
     }
     const nowIso = new Date(now).toISOString();
-    if (await repo.spendRefreshToken(this.db, tokenHash, nowIso)) return this.#pair(state.userId, state.familyId, now);
+    if (await repo.spendRefreshToken(this.db, tokenHash, nowIso)) return this.#pair(state.userId, state.familyId, now, amrOf(state.amr));
 
     const spentAt = Date.parse((await repo.findRefreshToken(this.db, tokenHash))?.spentAt ?? state.spentAt ?? nowIso);
-    if (now - spentAt <= this.config.refreshReuseGraceSeconds * 1000) return this.#pair(state.userId, state.familyId, now);
+    if (now - spentAt <= this.config.refreshReuseGraceSeconds * 1000) return this.#pair(state.userId, state.familyId, now, amrOf(state.amr));
 
     await this.revokeFamily(state.familyId, 'refresh_reuse');
     await recordAudit(this.db, { event: 'token_refresh_reuse', userId: state.userId, detail: { sid: state.familyId }, ...meta }, nowIso);
@@ -260,21 +266,21 @@ export class TokenService {
     return state;
   }
 
-  async #pair(userId: number, familyId: string, now: number): Promise<TokenPair> {
+  async #pair(userId: number, familyId: string, now: number, amr: readonly string[]): Promise<TokenPair> {
     const refreshToken = randomToken();
     await repo.insertRefreshToken(this.db, sha256Hex(refreshToken), familyId, new Date(now).toISOString());
     return {
-      access_token: await this.#accessToken(userId, familyId, now),
+      access_token: await this.#accessToken(userId, familyId, now, amr),
       refresh_token: refreshToken,
       token_type: 'Bearer',
       expires_in: this.config.accessTokenTtl,
     };
   }
 
-  async #accessToken(userId: number, familyId: string, now: number): Promise<string> {
+  async #accessToken(userId: number, familyId: string, now: number, amr: readonly string[]): Promise<string> {
     const key = await this.keys.signingKey();
     const iat = Math.floor(now / 1000);
-    let jwt = new SignJWT({ sid: familyId })
+    let jwt = new SignJWT({ sid: familyId, amr: [...amr] })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
       .setIssuer(this.#issuer)
       .setSubject(String(userId))

@@ -8,6 +8,8 @@ export interface RefreshFamiliesTable {
   revoked_reason: string | null;
   /** The last login or re-authentication of this token login; null: its creation. */
   authenticated_at?: string | null;
+  /** How the login was proven (RFC 8176, space-separated); the access tokens of this login carry it as `amr`. Null: a password. */
+  amr?: string | null;
   ip: string | null;
   user_agent: string | null;
 }

@@ -170,7 +170,7 @@ export function storageConformance(dialect: 'sqlite' | 'postgres', adminUrl: str
     it('lets exactly one of many concurrent spenders spend a refresh token', async () => {
       const owner = await user();
       const family = randomUUID();
-      await tokens.insertFamily(storage.db, { id: family, userId: owner.id, now, expiresAt: '2099-01-01T00:00:00.000Z', ip: null, userAgent: null });
+      await tokens.insertFamily(storage.db, { id: family, userId: owner.id, now, expiresAt: '2099-01-01T00:00:00.000Z', ip: null, userAgent: null, amr: 'pwd' });
       await tokens.insertRefreshToken(storage.db, `hash-${family}`, family, now);
       const results = await Promise.all(Array.from({ length: 8 }, () => tokens.spendRefreshToken(storage.db, `hash-${family}`, now)));
       assert.equal(results.filter(Boolean).length, 1);
@@ -228,7 +228,7 @@ export function storageConformance(dialect: 'sqlite' | 'postgres', adminUrl: str
       const owner = await user('cascade_me');
       await sessions.insertSession(storage.db, session(owner.id, false));
       const family = randomUUID();
-      await tokens.insertFamily(storage.db, { id: family, userId: owner.id, now, expiresAt: now, ip: null, userAgent: null });
+      await tokens.insertFamily(storage.db, { id: family, userId: owner.id, now, expiresAt: now, ip: null, userAgent: null, amr: 'pwd' });
       await tokens.insertRefreshToken(storage.db, `hash-${family}`, family, now);
       const list = await storage.db.insertInto('bucketlists').values({ owner_id: owner.id, name: 'b', created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow();
       await storage.db.insertInto('items').values({ bucketlist_id: list.id, name: 'i', done: false, created_at: now, updated_at: now }).execute();

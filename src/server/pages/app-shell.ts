@@ -39,7 +39,7 @@ function header(route: AppRoute, username: string): string {
 const NEEDS_SCRIPT =
   '<noscript><p class="notice">Managing bucketlists needs JavaScript. Your account pages (log in, sign up, log out) work without it.</p></noscript>';
 const ACCOUNT_NEEDS_SCRIPT =
-  '<noscript><p class="notice">This page needs JavaScript: it lists where you are signed in, changes your password and deletes your account. Logging out works without it.</p></noscript>';
+  '<noscript><p class="notice">This page needs JavaScript: it lists where you are signed in, changes your email address and your password, and deletes your account. Logging out works without it.</p></noscript>';
 
 function mainContent(route: AppRoute, username: string): string {
   switch (route.name) {

@@ -101,7 +101,7 @@ export function renderInvalidLinkPage(kind: LinkPageKind): string {
   const next =
     kind === 'reset-password'
       ? '<p><a href="/password/forgot">Ask for a new link</a></p>'
-      : '<p>Log in and ask for a new link from your account page.</p><p><a href="/account">Go to your account</a></p>';
+      : '<p>Log in to get a new one: your account page sends it, and where an address must be verified first, logging in sends it.</p><p><a href="/login">Go to log in</a></p>';
   return authDocument(
     'This link does not work',
     { error: 'This link is invalid, has expired or was already used.' },

@@ -7,9 +7,10 @@ import type { AuthPageKind } from './auth-pages.js';
 import { renderForgotPasswordPage, renderInvalidLinkPage, renderLinkPage } from './email-pages.js';
 import type { EmailPageKind } from './email-pages.js';
 import { sendHtml } from './html.js';
+import { renderLoginMfaPage } from './mfa-pages.js';
 
 /** A failed form post shows the form again with the status the JSON route would give. */
-export function renderFormError(config: Pick<Config, 'cookieSecure'>, page: AuthPageKind | EmailPageKind, error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function renderFormError(config: Pick<Config, 'cookieSecure'>, page: AuthPageKind | EmailPageKind | 'login-mfa', error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const { status, body, retryAfter } = toErrorResponse(error, request);
   if (status >= 500) request.log.error({ err: error }, 'form request failed');
   if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
@@ -21,6 +22,7 @@ export function renderFormError(config: Pick<Config, 'cookieSecure'>, page: Auth
     error: fields && body.error.code === 'validation_failed' ? undefined : body.error.message,
     fields,
   };
+  if (page === 'login-mfa') return sendHtml(reply, status, renderLoginMfaPage({ ...state, next: text(form.next) }));
   if (page === 'forgot-password') return sendHtml(reply, status, renderForgotPasswordPage({ ...state, email: text(form.email) }));
   if (page === 'verify-email' || page === 'confirm-email' || page === 'reset-password') {
     // The page of a link carries its token: the same headers as the page the link opened.

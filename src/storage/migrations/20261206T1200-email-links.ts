@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Kysely, Migration } from 'kysely';
 import type { DialectName } from '../database.js';
 
@@ -26,6 +27,13 @@ export function emailLinks(dialect: DialectName): Migration {
     await db.schema.createIndex('email_links_user_purpose_key').on('email_links').columns(['user_id', 'purpose']).unique().execute();
     await db.schema.createIndex('email_links_expires_at_idx').on('email_links').column('expires_at').execute();
     await db.schema.alterTable('users').addColumn('created_via', 'varchar(16)', (c) => c.notNull().defaultTo('signup')).execute();
+    // Accounts the CLI made before this migration (the first admin, usually) are exempt too: their
+    // creation's audit row came from the CLI (user agent `gatehouse-cli`; `user_created` for admins).
+    await sql`
+      update users set created_via = 'cli'
+      where id in (select user_id from audit_events
+                   where user_id is not null and (event = 'user_created' or (event = 'signup' and user_agent = 'gatehouse-cli')))
+    `.execute(db);
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see up()

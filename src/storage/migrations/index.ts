@@ -6,6 +6,7 @@ import { signingKeyActivation } from './20261206T0900-signing-key-activation.js'
 import { recentAuthentication } from './20261206T1000-recent-authentication.js';
 import { emailVerified } from './20261206T1100-email-verified.js';
 import { emailLinks } from './20261206T1200-email-links.js';
+import { secondFactors } from './20261206T1300-second-factors.js';
 
 /** Every migration in order. Listed, not scanned from a folder, so a build cannot miss one. */
 export function migrationsFor(dialect: DialectName): Record<string, Migration> {
@@ -16,5 +17,6 @@ export function migrationsFor(dialect: DialectName): Record<string, Migration> {
     '20261206T1000-recent-authentication': recentAuthentication(dialect),
     '20261206T1100-email-verified': emailVerified(dialect),
     '20261206T1200-email-links': emailLinks(dialect),
+    '20261206T1300-second-factors': secondFactors(dialect),
   };
 }

@@ -1,18 +1,23 @@
 import { useCallback, useState } from 'react';
 import { useDocumentTitle } from '../../lib/use-document-title';
+import type { User } from '../../lib/types';
 import { useUser } from '../auth/session';
 import { DeleteAccountSection } from './DeleteAccountSection';
+import { EmailSection } from './EmailSection';
 import { PasswordSection } from './PasswordSection';
 import { SessionsSection } from './SessionsSection';
 
-/** The account page: where you are signed in, changing the password, deleting the account. */
+/** The account page: where you are signed in, the email address, changing the password, deleting the account. */
 export function AccountPage() {
-  const user = useUser();
+  const signedIn = useUser();
+  // The user as this page last heard it from the server (removing the address answers with it).
+  const [user, setUser] = useState<User>(signedIn);
   // Mounted again after a password change, which ends every other session and replaces this one.
   const [sessionsVersion, setSessionsVersion] = useState(0);
+  const [emailErrors, setEmailErrors] = useState(false);
   const [passwordErrors, setPasswordErrors] = useState(false);
   const [deleteErrors, setDeleteErrors] = useState(false);
-  useDocumentTitle(passwordErrors || deleteErrors ? 'Error: Account' : 'Account');
+  useDocumentTitle(emailErrors || passwordErrors || deleteErrors ? 'Error: Account' : 'Account');
   const passwordChanged = useCallback(() => setSessionsVersion((n) => n + 1), []);
 
   return (
@@ -23,6 +28,7 @@ export function AccountPage() {
         {user.email ? ` (${user.email})` : ''}.
       </p>
       <SessionsSection key={sessionsVersion} />
+      <EmailSection email={user.email} verified={user.email_verified} onUserChanged={setUser} onErrors={setEmailErrors} />
       <PasswordSection onChanged={passwordChanged} onErrors={setPasswordErrors} />
       <DeleteAccountSection username={user.username} onErrors={setDeleteErrors} />
     </>

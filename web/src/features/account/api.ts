@@ -1,7 +1,7 @@
 import { apiRequest } from '../../lib/api';
 import type { User } from '../../lib/types';
 
-/** The contract's account routes (/api/me/sessions, /api/me/password, DELETE /api/me), typed. */
+/** The contract's account routes (/api/me/sessions, /api/me/password, /api/me/email, DELETE /api/me), typed. */
 
 /** One browser session or token login of the signed-in user (GET /api/me/sessions). */
 export interface SignIn {
@@ -44,4 +44,23 @@ export function changePassword(body: { current_password: string; password: strin
  */
 export function deleteAccount(currentPassword?: string): Promise<void> {
   return apiRequest('DELETE', '/api/me', currentPassword !== undefined ? { current_password: currentPassword } : undefined);
+}
+
+/** Mail a new verification link to the account's address (it voids the one before). */
+export function sendVerificationLink(): Promise<Record<string, never>> {
+  return apiRequest('POST', '/api/me/email/verification', {});
+}
+
+/**
+ * Ask to change the email address: the server mails a link to the new address, and the address
+ * changes only when that link is opened. *Recent*: without a recent sign-in the server answers 403
+ * reauthentication_required; then the same request again with the password as `current_password`.
+ */
+export function changeEmail(email: string, currentPassword?: string): Promise<{ pending_email: string }> {
+  return apiRequest('POST', '/api/me/email', { email, ...(currentPassword !== undefined ? { current_password: currentPassword } : {}) });
+}
+
+/** Remove the email address at once (*recent*, as changeEmail). */
+export function removeEmail(currentPassword?: string): Promise<User> {
+  return apiRequest('POST', '/api/me/email', { email: null, ...(currentPassword !== undefined ? { current_password: currentPassword } : {}) });
 }
