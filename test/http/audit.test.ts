@@ -77,7 +77,7 @@ describe('audit log', () => {
     assert.ok(!JSON.stringify(events).includes(GOOD_PASSWORD), 'nor the real one');
     assert.deepEqual(
       events.filter((e) => e.event === 'login_succeeded').map((e) => e.detail),
-      [{ via: 'session' }, { via: 'token' }],
+      [{ via: 'session', amr: 'pwd' }, { via: 'token', amr: 'pwd' }],
     );
   });
 
