@@ -84,6 +84,14 @@ export class MfaService {
     return { secret, otpauthUri: otpauthUri(secret, user.username, this.deps.issuer) };
   }
 
+  /** The enrolment waiting for its first code, to show again (the no-JavaScript page after a wrong code); null when none. */
+  async pendingTotp(user: MfaUser): Promise<{ secret: string; otpauthUri: string } | null> {
+    const pending = await repo.findTotp(this.deps.db, user.id);
+    if (!pending || pending.confirmed) return null;
+    const secret = this.deps.vault.open(pending.secretEncrypted);
+    return { secret, otpauthUri: otpauthUri(secret, user.username, this.deps.issuer) };
+  }
+
   /** POST /api/me/mfa/totp/confirm: the first code turns TOTP on and yields the recovery codes (shown once). */
   async confirmTotp(user: MfaUser, code: string, meta: RequestMeta): Promise<string[]> {
     const { db, clock, vault } = this.deps;

@@ -11,6 +11,8 @@ import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest, Rou
 import { accountRoutes } from '../accounts/account.routes.js';
 import { linkPageRoutes } from '../accounts/link-pages.routes.js';
 import { mfaRoutes } from '../mfa/mfa.routes.js';
+import { passkeyRoutes } from '../passkeys/passkeys.routes.js';
+import { twoStepPageRoutes } from '../mfa/two-step-pages.routes.js';
 import { adminRoutes } from '../admin/admin.routes.js';
 import { bucketlistRoutes } from '../bucketlists/bucketlists.routes.js';
 import type { Services } from '../composition.js';
@@ -202,6 +204,8 @@ export async function buildApp(config: Readonly<Config>, services: Services, opt
   await app.register(sessionRoutes, { config, logins, authenticator });
   await app.register(accountRoutes, { config, accounts: services.accounts, email: services.email, recentAuth: services.recentAuth });
   await app.register(mfaRoutes, { config, mfa: services.mfa, logins, recentAuth: services.recentAuth, sessionCookieName: sessionCookieName(config) });
+  await app.register(twoStepPageRoutes, { config, mfa: services.mfa, recentAuth: services.recentAuth, authenticator });
+  await app.register(passkeyRoutes, { config, passkeys: services.passkeys, logins, recentAuth: services.recentAuth, sessionCookieName: sessionCookieName(config) });
   await app.register(linkPageRoutes, { config, email: services.email, passwordReset: services.passwordReset });
   await app.register(userSessionsRoutes, { config, userSessions: services.userSessions });
   await app.register(tokenRoutes, { config, logins, tokens: services.tokens, keys: services.keys });

@@ -24,6 +24,7 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'GET /login': 'the login page',
   'GET /signup': 'the signup page',
   'GET /password/forgot': 'the forgot-password form',
+  'GET /account/two-step': 'the no-JavaScript two-step page: checks the session itself (303 to /login without one)',
   'GET /login/mfa': "the form login's second step (303 to /login without one under way)",
   'POST /login/mfa': "a login's second step: the mfa_token is the credential (Origin rule + rate limit)",
   'POST /api/token/mfa': "a token login's second step: the mfa_token is the credential (rate limit)",
@@ -97,7 +98,7 @@ describe('lock-down of the route table', () => {
 
   it('keeps every /api route but the token endpoints behind authentication', () => {
     const publicApi = routes.filter((route) => route.url.startsWith('/api/') && route.access === 'public').map(key);
-    assert.deepEqual([...new Set(publicApi)].sort(), ['POST /api/token', 'POST /api/token/refresh', 'POST /api/token/revoke']);
+    assert.deepEqual([...new Set(publicApi)].sort(), ['POST /api/token', 'POST /api/token/mfa', 'POST /api/token/refresh', 'POST /api/token/revoke']);
   });
 
   it('requires the admin role on every /api/admin route', () => {
