@@ -5,7 +5,7 @@
  * bench/results/. docs/benchmarks.md explains every figure.
  *
  *   npm run bench -- [--quick] [--db sqlite|postgres] [--workers N] [--duration S] [--rounds R]
- *                    [--soak S] [--only W3,W3b,…] [--profile] [--sizes 1000,100000,1000000]
+ *                    [--soak S] [--only floor,W3,FA,…] [--profile] [--sizes 1000,100000,1000000]
  *                    [--env NAME=VALUE] [--out FILE]
  */
 import { spawnSync } from 'node:child_process';
@@ -30,6 +30,8 @@ import { PROFILE_DIR, summarizeProfile } from './top-functions.js';
 import {
   CHECK_USERS,
   checkSpec,
+  FA_HOST,
+  forwardAuthHeaders,
   loginSpec,
   measure,
   say,
@@ -46,15 +48,15 @@ const CLI_ENTRY = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 /** W5 runs this many times the per-workload duration (see there). */
 const W5_DURATION_FACTOR = 3;
 
-const WORKLOADS = ['floor', 'W1', 'W2', 'W3', 'W3b', 'W4', 'W5', 'W6', 'soak'] as const;
+const WORKLOADS = ['floor', 'W1', 'W2', 'W3', 'W3b', 'FA', 'W4', 'W5', 'W6', 'soak'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 const USAGE = `Usage: npm run bench -- [options]
 
   --quick              2 s per workload (3 s for the interleaved ones), one round, W6 at 1 k and 10 k users,
                        a 10 s soak: checks the harness, not the targets
-  --duration S         seconds per workload (default 10); floor, W3, W3b and W6 share them out over the rounds
-  --rounds R           interleaved rounds of floor/W3/W3b and of W6's sizes, each at least 3 s (default 5)
+  --duration S         seconds per workload (default 10); floor, W3, W3b, FA and W6 share them out over the rounds
+  --rounds R           interleaved rounds of floor/W3/W3b/FA and of W6's sizes, each at least 3 s (default 5)
   --db sqlite|postgres database (default sqlite; postgres creates and drops a database on 127.0.0.1:5432)
   --postgres-url URL   where to create it (default postgres://postgres@127.0.0.1:5432/test; loopback only)
   --workers N          WORKERS for the server (default: the server's own default)
@@ -185,11 +187,11 @@ async function measureHash(cost: number, samples: number): Promise<{ hash: strin
   return { hash, cost: { cost, samplesMs, medianMs, cores, limitPerSecond: cores / (medianMs / 1000) } };
 }
 
-type CheckWorkload = 'floor' | 'W3' | 'W3b';
+type CheckWorkload = 'floor' | 'W3' | 'W3b' | 'FA';
 
 /**
- * The floor (the bare server, same connections and headers as W3), W3 and W3b, those of them that
- * were asked for. Two or more run in interleaved rounds with both servers up, so "W3 ÷ floor"
+ * The floor (the bare server, same connections and headers as W3), W3, W3b and FA, those of them
+ * that were asked for. Two or more run in interleaved rounds with both servers up, so "W3 ÷ floor"
  * compares runs seconds apart; one alone runs for the whole duration, as any other workload.
  */
 async function checkRun(
@@ -202,13 +204,14 @@ async function checkRun(
   bearerHeaders: Array<Record<string, string>>,
 ): Promise<void> {
   const { origin } = server;
-  const names = (['floor', 'W3', 'W3b'] as const).filter((name) => options.only.has(name));
+  const names = (['floor', 'W3', 'W3b', 'FA'] as const).filter((name) => options.only.has(name));
   if (names.length === 0) return;
   const bare = names.includes('floor') ? await startBareServer(bench, body) : null;
   const spec = (name: CheckWorkload, seconds: number): LoadSpec => {
     const serverPid = server.process.pid;
     if (name === 'floor') return { ...checkSpec('floor (bare Fastify route)', bare?.origin ?? '', seconds, '/check_session', cookieHeaders), ...(bare ? { serverPid: bare.process.pid } : {}) };
     if (name === 'W3') return { ...checkSpec('W3 session checks', origin, seconds, '/check_session', cookieHeaders), serverPid };
+    if (name === 'FA') return { ...checkSpec('FA forward-auth checks', origin, seconds, '/api/authz/forward-auth', forwardAuthHeaders(cookieHeaders)), serverPid };
     return { ...checkSpec('W3b bearer checks', origin, seconds, '/api/me', bearerHeaders), serverPid };
   };
   try {
@@ -249,6 +252,10 @@ async function mainRun(bench: Bench, options: Options, results: Results, baseUse
     const check = await fetch(`${origin}/check_session`, { headers: cookieHeaders[0] ?? {} });
     const checkBody = await check.text();
     if (check.status !== 200) throw new Error(`GET /check_session with a fresh login cookie answered ${check.status}`);
+    if (run('FA')) {
+      const forward = await fetch(`${origin}/api/authz/forward-auth`, { headers: forwardAuthHeaders(cookieHeaders.slice(0, 1))[0] ?? {}, redirect: 'manual' });
+      if (forward.status !== 200 || !forward.headers.get('remote-user')) throw new Error(`GET /api/authz/forward-auth with a fresh login cookie answered ${forward.status}`);
+    }
 
     await checkRun(bench, options, results, server, checkBody, cookieHeaders, bearerHeaders);
     if (run('W2')) {
@@ -335,6 +342,8 @@ async function main(): Promise<number> {
     ...baseEnv(),
     HOST: '127.0.0.1',
     RATE_LIMITS: 'off',
+    // FA needs a protected host; the setting changes nothing else the other workloads measure.
+    ...(options.only.has('FA') ? { FORWARD_AUTH_HOSTS: FA_HOST } : {}),
     ...(options.workers !== null ? { WORKERS: String(options.workers) } : {}),
     ...options.env,
   };
@@ -360,6 +369,7 @@ async function main(): Promise<number> {
       `HASH_CONCURRENCY=${config.hashConcurrency}, HASH_QUEUE_MAX=${config.hashQueueMax}, LOG_LEVEL=${config.logLevel}`,
   );
   say('        RATE_LIMITS=off: the per-account and per-IP abuse limits are off for this run (they would refuse the load); every other setting is the default');
+  if (options.only.has('FA')) say(`        FORWARD_AUTH_HOSTS=${FA_HOST}: the protected host FA asks about`);
   if (Object.keys(options.env).length > 0) say(`        NOT the default configuration: ${Object.entries(options.env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
 
   const base = options.sizes[0] ?? 1000;
@@ -380,7 +390,7 @@ async function main(): Promise<number> {
     // W6's smallest database: a copy taken now, before the main run's logins and signups add rows to this one.
     const w6Base = options.only.has('W6') ? bench.track(await bench.database.clone(`w6-${base}`)) : null;
 
-    const mainWorkloads: Workload[] = ['floor', 'W1', 'W2', 'W3', 'W3b', 'W4', 'W5', 'soak'];
+    const mainWorkloads: Workload[] = ['floor', 'W1', 'W2', 'W3', 'W3b', 'FA', 'W4', 'W5', 'soak'];
     if (mainWorkloads.some((w) => options.only.has(w))) await mainRun(bench, options, results, base);
     if (w6Base) results.W6 = await sizeRun(bench, options, w6Base, hash);
   } catch (error) {

@@ -40,6 +40,21 @@ export function checkSpec(title: string, origin: string, duration: number, path:
   };
 }
 
+/** The protected host FA asks about; the server runs with FORWARD_AUTH_HOSTS set to it when FA is asked for. */
+export const FA_HOST = 'app.bench.example';
+
+/** FA's header sets: W3's cookies plus what Traefik or Caddy adds when it asks /api/authz/forward-auth about a page load. */
+export function forwardAuthHeaders(cookieHeaders: Array<Record<string, string>>): Array<Record<string, string>> {
+  return cookieHeaders.map((headers) => ({
+    ...headers,
+    'x-forwarded-proto': 'https',
+    'x-forwarded-host': FA_HOST,
+    'x-forwarded-uri': '/dashboard?tab=1',
+    'x-forwarded-method': 'GET',
+    accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+  }));
+}
+
 /** A JSON POST whose body `body()` makes anew for every request. */
 function postSpec(title: string, origin: string, path: string, connections: number, duration: number, body: () => string, expect: number[]): LoadSpec {
   return {

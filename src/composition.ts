@@ -18,6 +18,8 @@ import { MemoryLimitStore } from './limits/store.js';
 import type { LimitStore } from './limits/store.js';
 import { Mailer } from './mail/mailer.js';
 import { MfaService } from './mfa/mfa.service.js';
+import { OidcService } from './oidc/oidc.service.js';
+import { PasskeyService } from './passkeys/passkeys.service.js';
 import { createMailTransport } from './mail/transport.js';
 import type { MailTransport } from './mail/transport.js';
 import { SessionService } from './sessions/sessions.service.js';
@@ -65,8 +67,12 @@ export interface Services {
   logins: LoginService;
   /** TOTP, recovery codes and the login's second step. */
   mfa: MfaService;
+  /** Passkeys (WebAuthn): registration, management, sign-in and re-authentication. */
+  passkeys: PasskeyService;
   bucketlists: BucketlistService;
   admin: AdminService;
+  /** Sign-in for other apps: the OpenID Connect provider, its clients, users' authorised apps (used only with OIDC_ENABLED). */
+  oidc: OidcService;
   /** Mail: links (capped per address) and notices, sent after the answer from a bounded queue. */
   mailer: Mailer;
   /**
@@ -130,6 +136,7 @@ export function createServices(config: Readonly<Config>, deps: ServiceDependenci
     tokenTtlSeconds: config.mfaTokenTtl,
     issuer: new URL(config.publicUrl).hostname,
   });
+  const passkeys = new PasskeyService({ db, clock, notices: mailer, rpId: config.webauthnRpId, origin: new URL(config.publicUrl).origin, rpName: 'Gatehouse' });
   const passwordReset = new PasswordResetService({ db, clock, hasher, links: emailLinks, accounts, notices: mailer, log });
   const throttle = new LoginThrottle(limitStore, config.loginFailuresPerAccount, config.loginFailureWindowSeconds * 1000, config.rateLimits, clock);
   return {
@@ -150,6 +157,7 @@ export function createServices(config: Readonly<Config>, deps: ServiceDependenci
       bus,
       maxAgeSeconds: config.reauthMaxAge,
       factors: mfa,
+      passkeys,
       throttle: new AttemptThrottle({ store: limitStore, namespace: 'reauth', limit: config.loginFailuresPerAccount, windowMs: config.loginFailureWindowSeconds * 1000, enabled: config.rateLimits, clock }),
     }),
     tokens,
@@ -159,8 +167,17 @@ export function createServices(config: Readonly<Config>, deps: ServiceDependenci
     emailLinks,
     logins: new LoginService({ db, clock, hasher, throttle, accounts, sessions, tokens, email, mfa, requireEmailVerification: config.requireEmailVerification }),
     mfa,
+    passkeys,
     bucketlists: new BucketlistService({ db, dialect: storage.dialect, clock }),
     admin: new AdminService({ db, accounts }),
+    oidc: new OidcService({
+      db,
+      clock,
+      config,
+      keys: new KeyRing(db, new KeyVault(config.keyEncryptionSecret), clock, log, 'oidc'),
+      sessions,
+      log,
+    }),
     mailer,
     async close() {
       await passwordReset.close();
@@ -242,15 +259,17 @@ export async function withServices<T>(config: Readonly<Config>, log: ServiceLog,
 export const HOUSEKEEPING_INTERVAL_MS = 3600_000;
 
 /**
- * The hourly sweep of expired sessions, token logins, spent refresh tokens, mailed links and second steps, for a serving
+ * The hourly sweep of expired sessions, token logins, spent refresh tokens, mailed links, second steps, passkey challenges and OpenID Connect codes and tokens, for a serving
  * process (a check never needs it: expired rows are refused anyway). Returns its stop function.
  */
-export function startHousekeeping(services: Pick<Services, 'sessions' | 'tokens' | 'emailLinks' | 'mfa'>, log: ServiceLog, intervalMs = HOUSEKEEPING_INTERVAL_MS): () => void {
+export function startHousekeeping(services: Pick<Services, 'sessions' | 'tokens' | 'emailLinks' | 'mfa' | 'passkeys' | 'oidc'>, log: ServiceLog, intervalMs = HOUSEKEEPING_INTERVAL_MS): () => void {
   const sweep = setInterval(() => {
     services.sessions.deleteExpired().catch((error: unknown) => log.warn({ err: error }, 'session sweep failed'));
     services.tokens.deleteExpired().catch((error: unknown) => log.warn({ err: error }, 'token sweep failed'));
     services.emailLinks.deleteExpired().catch((error: unknown) => log.warn({ err: error }, 'email link sweep failed'));
     services.mfa.deleteExpired().catch((error: unknown) => log.warn({ err: error }, 'second-step sweep failed'));
+    services.passkeys.deleteExpired().catch((error: unknown) => log.warn({ err: error }, 'passkey challenge sweep failed'));
+    services.oidc.deleteExpired().catch((error: unknown) => log.warn({ err: error }, 'OpenID Connect sweep failed'));
   }, intervalMs);
   sweep.unref();
   return () => clearInterval(sweep);

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { hostnameOf, isIpAddress, parseHostPattern, patternOverlaps } from './authz/host-patterns.js';
 
 /**
  * Every setting Gatehouse reads, parsed and validated once at start.
@@ -86,6 +87,24 @@ export interface Config {
   mailDir: string;
   /** Most mails with links to one address in any 60 minutes (sent or failed); notices are not counted. */
   emailsPerAddressPerHour: number;
+  /**
+   * COOKIE_DOMAIN: the `Domain` of the session and CSRF cookies, so that they reach sibling hosts
+   * (forward authentication); null: host-only cookies, the default. See server/cookies.ts.
+   */
+  cookieDomain: string | null;
+  /** FORWARD_AUTH_HOSTS, normalized (see authz/host-patterns.ts): the hosts forward authentication protects and `/login`'s `next` may return to. */
+  forwardAuthHosts: readonly string[];
+  /** FORWARD_AUTH_RULES: the role a protected host requires; the most specific matching pattern wins, hosts without one admit every user. */
+  forwardAuthRules: readonly ForwardAuthRule[];
+  /** OIDC_ENABLED: the OpenID Connect provider, its client admin routes and the grants routes (off: 404, as unknown routes). */
+  oidcEnabled: boolean;
+}
+
+/** One FORWARD_AUTH_RULES entry: `host=role`. */
+export interface ForwardAuthRule {
+  /** A normalized host pattern (`app.example.com` or `*.example.com`). */
+  host: string;
+  role: 'user' | 'admin';
 }
 
 /** Where SMTP_URL points. `secure`: TLS from the first byte (smtps://); otherwise STARTTLS when the server offers it. */
@@ -160,6 +179,75 @@ function bareOrigin(name: string, raw: string): string {
     throw new ConfigError(name, `must list origins (scheme://host[:port]) without a path, got "${raw}"`);
   }
   return url.origin;
+}
+
+/**
+ * WEBAUTHN_RP_ID: PUBLIC_URL's host name by default. Browsers accept an RP id only when it is the
+ * page's host or a parent domain of it, so anything else could never work: refused at start.
+ */
+function webauthnRpId(env: Env, publicUrl: string): string {
+  const host = new URL(publicUrl).hostname;
+  const raw = read(env, 'WEBAUTHN_RP_ID');
+  if (raw === undefined) return host;
+  const id = raw.toLowerCase();
+  if (!/^[a-z0-9.-]{1,253}$/.test(id) || (id !== host && !host.endsWith(`.${id}`))) {
+    throw new ConfigError('WEBAUTHN_RP_ID', `must be PUBLIC_URL's host name (${host}) or a parent domain of it, got "${raw}"`);
+  }
+  return id;
+}
+
+/**
+ * COOKIE_DOMAIN: a domain name that is PUBLIC_URL's host or a parent of it (browsers drop a
+ * cookie whose Domain does not cover the answering host), with at least two labels.
+ */
+function cookieDomain(env: Env, publicUrl: string): string | null {
+  const raw = read(env, 'COOKIE_DOMAIN');
+  if (raw === undefined) return null;
+  const domain = hostnameOf(raw.replace(/^\./, ''));
+  if (domain === null || isIpAddress(domain) || !domain.includes('.') || /:\d*$/.test(raw)) {
+    throw new ConfigError('COOKIE_DOMAIN', `must be a domain name such as example.com (no scheme, port or IP address), got "${raw}"`);
+  }
+  const host = new URL(publicUrl).hostname;
+  if (domain !== host && !host.endsWith(`.${domain}`)) {
+    throw new ConfigError('COOKIE_DOMAIN', `must be PUBLIC_URL's host name (${host}) or a parent domain of it, got "${raw}"`);
+  }
+  return domain;
+}
+
+/** A comma-separated list of host patterns; an invalid entry names the variable and the entry. */
+function hostPatterns(env: Env, name: string): string[] {
+  const patterns: string[] = [];
+  for (const entry of (read(env, name) ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    try {
+      const pattern = parseHostPattern(entry);
+      if (!patterns.includes(pattern)) patterns.push(pattern);
+    } catch (error) {
+      throw new ConfigError(name, (error as Error).message);
+    }
+  }
+  return patterns;
+}
+
+/**
+ * FORWARD_AUTH_RULES: `host=role,…`. A rule must name a host FORWARD_AUTH_HOSTS lets in: one that
+ * does not is most likely a typo, which would leave the host it meant open to every user.
+ */
+function forwardAuthRules(env: Env, hosts: readonly string[]): ForwardAuthRule[] {
+  const rules: ForwardAuthRule[] = [];
+  for (const entry of (read(env, 'FORWARD_AUTH_RULES') ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    const match = /^([^=]+)=\s*(user|admin)$/i.exec(entry);
+    if (!match?.[1] || !match[2]) throw new ConfigError('FORWARD_AUTH_RULES', `must be host=role entries (role user or admin), got "${entry}"`);
+    let host: string;
+    try {
+      host = parseHostPattern(match[1]);
+    } catch (error) {
+      throw new ConfigError('FORWARD_AUTH_RULES', (error as Error).message);
+    }
+    if (rules.some((rule) => rule.host === host)) throw new ConfigError('FORWARD_AUTH_RULES', `"${host}" has two rules`);
+    if (!patternOverlaps(host, hosts)) throw new ConfigError('FORWARD_AUTH_RULES', `"${host}" is not a host FORWARD_AUTH_HOSTS lets in`);
+    rules.push(Object.freeze({ host, role: match[2].toLowerCase() as ForwardAuthRule['role'] }));
+  }
+  return rules;
 }
 
 function listenHost(env: Env): string {
@@ -326,6 +414,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const sessionMaxAge = integer(env, 'SESSION_MAX_AGE', 30 * 24 * 3600, 60, 5 * 365 * 24 * 3600);
   const keyEncryptionSecret = read(env, 'KEY_ENCRYPTION_SECRET') ?? null;
   const smtp = smtpSettings(env);
+  const forwardAuthHosts = hostPatterns(env, 'FORWARD_AUTH_HOSTS');
 
   if (nodeEnv === 'production') {
     if (cookieSecure === 'false') {
@@ -377,7 +466,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     requireEmailVerification: onOff(env, 'REQUIRE_EMAIL_VERIFICATION', false),
     mfaTokenTtl: integer(env, 'MFA_TOKEN_TTL', 300, 1, ANY_DURATION),
     mfaFailuresPerAccount: integer(env, 'MFA_FAILURES_PER_ACCOUNT', 5, 1, 100_000),
-    webauthnRpId: read(env, 'WEBAUTHN_RP_ID') ?? new URL(publicUrl).hostname,
+    webauthnRpId: webauthnRpId(env, publicUrl),
     maxSessionsPerUser: integer(env, 'MAX_SESSIONS_PER_USER', 50, 1, 10_000),
     corsOrigins,
     workers: workers(env),
@@ -399,6 +488,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     mailFrom: mailFrom(env, publicUrl),
     mailDir: read(env, 'MAIL_DIR') ?? './data/mail',
     emailsPerAddressPerHour: integer(env, 'EMAILS_PER_ADDRESS_PER_HOUR', 5, 1, 1000),
+    cookieDomain: cookieDomain(env, publicUrl),
+    forwardAuthHosts: Object.freeze(forwardAuthHosts),
+    forwardAuthRules: Object.freeze(forwardAuthRules(env, forwardAuthHosts)),
+    oidcEnabled: onOff(env, 'OIDC_ENABLED', true),
   });
 }
 

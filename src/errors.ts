@@ -73,8 +73,8 @@ export class UnauthenticatedError extends GatehouseError {
 }
 
 export class InvalidCredentialsError extends GatehouseError {
-  constructor() {
-    super('invalid_credentials', 401, 'Invalid username or password.');
+  constructor(message = 'Invalid username or password.') {
+    super('invalid_credentials', 401, message);
   }
 }
 

@@ -1,10 +1,27 @@
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
+import type { Plugin } from 'vite';
 
 const webRoot = fileURLToPath(new URL('.', import.meta.url));
 /** Where `npm run dev` (or `npm run dev:api`) serves the API. */
 const apiTarget = process.env.GATEHOUSE_API_URL ?? 'http://127.0.0.1:3000';
+
+/**
+ * The login page is the server's (src/server/pages/auth-pages.ts); its one script, the passkey
+ * button, is built here as `login-passkey.js` (a fixed name the page can name; what it imports is
+ * hashed as usual). In development the Vite server answers that name with the source.
+ */
+const LOGIN_SCRIPT = 'login-passkey';
+const loginScriptInDev: Plugin = {
+  name: 'gatehouse-login-script',
+  configureServer(server) {
+    server.middlewares.use((request, _response, next) => {
+      if (request.url === `/${LOGIN_SCRIPT}.js`) request.url = `/src/${LOGIN_SCRIPT}.ts`;
+      next();
+    });
+  },
+};
 
 // Everything the server answers itself. The Host header is kept (changeOrigin: false) so the
 // Origin rule sees a same-origin request: the page, the proxy and the cookies share one origin.
@@ -19,7 +36,7 @@ export default defineConfig(({ command }) => {
     root: webRoot,
     base: '/',
     mode: command === 'build' ? 'production' : 'development',
-    plugins: [react()],
+    plugins: [react(), loginScriptInDev],
     build: {
       outDir: 'dist',
       // Not emptied first: a running server (or a parallel test) keeps finding index.html and the
@@ -28,6 +45,10 @@ export default defineConfig(({ command }) => {
       assetsDir: 'assets',
       // Files, never data: URLs, so the CSP can stay at 'self'.
       assetsInlineLimit: 0,
+      rolldownOptions: {
+        input: { index: `${webRoot}index.html`, [LOGIN_SCRIPT]: `${webRoot}src/${LOGIN_SCRIPT}.ts` },
+        output: { entryFileNames: (chunk) => (chunk.name === LOGIN_SCRIPT ? `${LOGIN_SCRIPT}.js` : 'assets/[name]-[hash].js') },
+      },
     },
     server: {
       host: '127.0.0.1',

@@ -12,6 +12,7 @@ import type { AccountService } from './accounts.service.js';
 import type { EmailService } from './email.service.js';
 import type { RecentAuthService } from './recent-auth.service.js';
 import { userJson } from './user-json.js';
+import { AuthenticationResponseSchema } from '../passkeys/webauthn-json.js';
 
 const Text = (max: number) => Type.String({ maxLength: max });
 
@@ -19,6 +20,7 @@ const ReauthenticateBody = Type.Object({
   password: Type.Optional(Text(1024)),
   code: Type.Optional(Text(64)),
   recovery_code: Type.Optional(Text(64)),
+  passkey: Type.Optional(AuthenticationResponseSchema),
 });
 const EmailChangeBody = Type.Object({
   email: Type.Union([Text(1024), Type.Null()], { description: 'The new address (confirmed by a link mailed to it), or null to remove the address at once' }),

@@ -10,12 +10,15 @@ import { markFamilyAuthenticated } from '../tokens/tokens.repo.js';
 import { findPasswordHash } from './accounts.repo.js';
 import type { PasswordHasher } from './password.js';
 import type { MfaService } from '../mfa/mfa.service.js';
+import type { PasskeyService } from '../passkeys/passkeys.service.js';
 
 /** What a re-authentication may prove the user with (a passkey joins these with the passkeys). */
 export interface ReauthProof {
   password?: string | undefined;
   code?: string | undefined;
   recovery_code?: string | undefined;
+  /** An assertion of one of the user's passkeys (WebAuthn JSON), on a challenge from POST /login/passkey/options. */
+  passkey?: unknown;
 }
 
 /** The sign-in a request came with: a browser session, or a token login (its access tokens' `sid`). */
@@ -35,6 +38,7 @@ export interface RecentAuthDeps {
   bus: RevocationBus;
   maxAgeSeconds: number;
   factors: Pick<MfaService, 'verifyForReauthentication'>;
+  passkeys: Pick<PasskeyService, 'verifyForReauthentication'>;
 }
 
 /**
@@ -56,6 +60,7 @@ export class RecentAuthService {
   async reauthenticate(userId: number, signIn: SignInRef, proof: ReauthProof, meta: RequestMeta): Promise<{ reauthenticatedUntil: string }> {
     if (proof.code !== undefined) await this.#checkFactor(userId, { code: proof.code }, 'code', meta);
     else if (proof.recovery_code !== undefined) await this.#checkFactor(userId, { recovery_code: proof.recovery_code }, 'recovery_code', meta);
+    else if (proof.passkey !== undefined) await this.#checkPasskey(userId, proof.passkey, meta);
     else await this.#checkPassword(userId, proof.password, 'password', meta);
     return this.markRecent(userId, signIn, meta);
   }
@@ -99,6 +104,24 @@ export class RecentAuthService {
       await attempt.failed();
       await recordAudit(this.deps.db, { event: 'reauthentication_failed', userId, detail: { with: field }, ...meta }, isoNow(this.deps.clock));
       throw new ValidationError({ [field]: field === 'code' ? 'That code is not right.' : 'That recovery code is not right, or was used already.' });
+    }
+    await attempt.succeeded();
+  }
+
+  /** A passkey assertion (user verified), of this user's passkey: counted like a wrong password when it is not (422 `fields.passkey`). */
+  async #checkPasskey(userId: number, assertion: unknown, meta: RequestMeta): Promise<void> {
+    const attempt = await this.deps.throttle.reserve(`user:${userId}`);
+    let right: boolean;
+    try {
+      right = await this.deps.passkeys.verifyForReauthentication(userId, assertion, meta);
+    } catch (error) {
+      await attempt.cancelled();
+      throw error;
+    }
+    if (!right) {
+      await attempt.failed();
+      await recordAudit(this.deps.db, { event: 'reauthentication_failed', userId, detail: { with: 'passkey' }, ...meta }, isoNow(this.deps.clock));
+      throw new ValidationError({ passkey: 'That passkey is not one of yours, or it could not be verified. Try again.' });
     }
     await attempt.succeeded();
   }

@@ -5,6 +5,8 @@ import type { ServiceLog, Services } from '../composition.js';
 import { ConfigError, databaseLabel, loadConfig } from '../config.js';
 import type { Config } from '../config.js';
 import { GatehouseError } from '../errors.js';
+import { newClientJson } from '../oidc/client-json.js';
+import { oidcKeyOverlapSeconds } from '../oidc/provider.js';
 import { KeyVault, PUBLISH_BEFORE_SIGNING_SECONDS, rotateSigningKey } from '../tokens/keys.js';
 import { PasswordMismatchError, PromptAbortedError, readNewPassword } from './read-password.js';
 import { serve } from './serve.js';
@@ -23,6 +25,9 @@ Commands:
   keys rotate [--now]                            Publish a new signing key; it signs after ${PUBLISH_BEFORE_SIGNING_SECONDS / 60} min
                                                  (--now: at once, for a key that may have leaked);
                                                  old keys verify until their tokens expire
+  oidc-client create --name N --redirect-uri U [--public] [--first-party]
+                                                 Register an app with the OpenID Connect provider;
+                                                 prints its client_id (and secret, shown once) as JSON
 
 Configuration comes from the environment (and .env), as for the server.`;
 
@@ -72,7 +77,22 @@ Manage the keys that sign access tokens. "gatehouse keys rotate --help" describe
 
 Publish a new signing key in the JWKS at once; it starts signing after ${PUBLISH_BEFORE_SIGNING_SECONDS / 60} minutes, so verifiers
 that cache the key set already know it. Old keys verify until their tokens expire.
-  --now   sign with the new key at once (for a key that may have leaked)`,
+  --now   sign with the new key at once (for a key that may have leaked)
+
+With the OpenID Connect provider on (OIDC_ENABLED), its ID token key (RS256) is rotated alongside.`,
+  'oidc-client': `Usage: gatehouse oidc-client create --name N --redirect-uri U [options]
+
+Manage the apps that sign in with Gatehouse through OpenID Connect. "gatehouse oidc-client create --help" describes it.`,
+  'oidc-client create': `Usage: gatehouse oidc-client create --name N --redirect-uri U [options]
+
+Register an app with the OpenID Connect provider and print it as JSON (the admin API's answer):
+its client_id and, for a confidential client, its client_secret — shown this once, stored hashed.
+  --name N                        the app's name, shown on the sign-in and consent pages
+  --redirect-uri U                an exact redirect URI (repeat for several)
+  --post-logout-redirect-uri U    where RP-initiated logout may return (repeatable)
+  --public                        a public client (token_endpoint_auth_method none: PKCE, no secret)
+  --first-party                   your own app: users are never asked for consent
+Example: npx gatehouse oidc-client create --name Grafana --redirect-uri https://grafana.example.com/login/generic_oauth`,
 };
 
 class UsageError extends Error {}
@@ -167,16 +187,55 @@ async function keysCommand(config: Readonly<Config>, sub: string | undefined, ar
   announceDatabase(config);
   const storage = await openStorage(config);
   try {
-    const kid = await rotateSigningKey(storage.db, new KeyVault(config.keyEncryptionSecret), { alg: config.jwtAlgorithm, now, verifyOldKeysForSeconds, signsAfterSeconds });
-    if (signsAfterSeconds === 0) return `new signing key ${kid}; it signs now; previous keys verify for ${verifyOldKeysForSeconds} s more`;
+    const vault = new KeyVault(config.keyEncryptionSecret);
+    const kid = await rotateSigningKey(storage.db, vault, { alg: config.jwtAlgorithm, now, verifyOldKeysForSeconds, signsAfterSeconds });
+    // The OpenID Connect provider's ID token key rotates with it (the running servers pick it up without a restart).
+    const idTokenKid = config.oidcEnabled
+      ? await rotateSigningKey(storage.db, vault, { alg: 'RS256', purpose: 'oidc', now, verifyOldKeysForSeconds: oidcKeyOverlapSeconds(config), signsAfterSeconds })
+      : null;
+    const idTokenLine = idTokenKid === null ? '' : `; new ID token signing key ${idTokenKid} (RS256), on the same schedule`;
+    if (signsAfterSeconds === 0) return `new signing key ${kid}; it signs now; previous keys verify for ${verifyOldKeysForSeconds} s more${idTokenLine}`;
     const signsFrom = now + signsAfterSeconds * 1000;
     return (
       `new signing key ${kid}; published in the JWKS now, it signs from ${new Date(signsFrom).toISOString()} (in ${signsAfterSeconds / 60} min); ` +
-      `previous keys sign until then and verify until ${new Date(signsFrom + verifyOldKeysForSeconds * 1000).toISOString()}`
+      `previous keys sign until then and verify until ${new Date(signsFrom + verifyOldKeysForSeconds * 1000).toISOString()}${idTokenLine}`
     );
   } finally {
     await storage.close();
   }
+}
+
+/**
+ * `oidc-client create`: the admin API's POST /api/admin/oidc/clients through the services (no HTTP
+ * server), its 201 body printed as JSON on stdout — and nothing else there, so it can be piped.
+ */
+async function oidcClientCommand(config: Readonly<Config>, sub: string | undefined, args: string[]): Promise<null> {
+  if (sub !== 'create') throw new UsageError(`unknown oidc-client command "${sub ?? ''}"`);
+  const { values } = parseArgs({
+    args,
+    options: {
+      name: { type: 'string' },
+      'redirect-uri': { type: 'string', multiple: true },
+      'post-logout-redirect-uri': { type: 'string', multiple: true },
+      public: { type: 'boolean', default: false },
+      'first-party': { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (!values.name) throw new UsageError('--name is required');
+  if (!values['redirect-uri']?.length) throw new UsageError('--redirect-uri is required');
+  if (!config.oidcEnabled) throw new Error('the OpenID Connect provider is off (OIDC_ENABLED=false): there are no apps to register');
+  const created = await withCliServices(config, ({ oidc }) =>
+    oidc.clients.create({
+      clientName: values.name ?? '',
+      redirectUris: values['redirect-uri'] ?? [],
+      postLogoutRedirectUris: values['post-logout-redirect-uri'] ?? [],
+      tokenEndpointAuthMethod: values.public ? 'none' : 'client_secret_basic',
+      firstParty: values['first-party'],
+    }),
+  );
+  process.stdout.write(`${JSON.stringify(newClientJson(created), null, 2)}\n`);
+  return null;
 }
 
 /** The help text for `argv` when it asks for help (`--help`/`-h` anywhere), else null. */
@@ -212,6 +271,8 @@ async function run(argv: string[]): Promise<string | null> {
       return userCommand(config, sub, rest);
     case 'keys':
       return keysCommand(config, sub, rest);
+    case 'oidc-client':
+      return oidcClientCommand(config, sub, rest);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

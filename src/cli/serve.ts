@@ -1,9 +1,11 @@
 import cluster from 'node:cluster';
+import { isIP } from 'node:net';
 import { openStorage } from '../composition.js';
 import { databaseLabel } from '../config.js';
 import type { Config } from '../config.js';
 import { relayClusterRevocations } from '../events/cluster-bus.js';
 import { hostClusterLimits } from '../limits/cluster-store.js';
+import { oidcKeyOverlapSeconds } from '../oidc/provider.js';
 import { serveClusterMetrics, startServer } from '../server/start.js';
 import { KeyRing, KeyVault } from '../tokens/keys.js';
 
@@ -11,7 +13,7 @@ const CRASH_LOOP_WINDOW_MS = 30_000;
 
 /**
  * Serve with `config.workers` processes sharing one port (node:cluster). The primary migrates and
- * creates the first signing key before forking, so workers never race to do either. Without
+ * creates the first signing keys before forking, so workers never race to do either. Without
  * Redis the primary also holds the rate-limit counters and relays revocations between workers;
  * with Redis, workers use it like separate instances do. SQLite is fine here: WAL lets readers
  * run beside the one writer, and busy_timeout makes a writer wait its turn (docs/deploy.md).
@@ -21,6 +23,8 @@ export async function serve(config: Readonly<Config>): Promise<void> {
     const { app } = await startServer(config);
     if (!config.rateLimits) app.log.warn('RATE_LIMITS=off: login and signup limits are disabled. Use this for benchmarks only.');
     for (const warning of startWarnings(config)) app.log.warn(warning);
+    const passkeys = passkeyWarning(config);
+    if (passkeys && cluster.isPrimary) app.log.warn(passkeys);
     // Once per deployment, not once per worker: the primary says it for a cluster.
     if (cluster.isPrimary) app.log.info({ url: config.publicUrl, database: databaseLabel(config.databaseUrl) }, readyMessage(config));
     installShutdown(() => app.close(), (message, error) => app.log.error({ err: error }, message));
@@ -31,6 +35,8 @@ export async function serve(config: Readonly<Config>): Promise<void> {
   // The primary's own one-line log (stderr), as for its other messages: workers have not started yet.
   const log = { info: (details: object, message: string) => process.stderr.write(`gatehouse: ${message} ${JSON.stringify(details)}\n`) };
   await new KeyRing(storage.db, new KeyVault(config.keyEncryptionSecret), Date.now, log).init(config.jwtAlgorithm, config.accessTokenTtl + 60);
+  // And the OpenID Connect provider's first ID token key (RS256), for the same reason.
+  if (config.oidcEnabled) await new KeyRing(storage.db, new KeyVault(config.keyEncryptionSecret), Date.now, log, 'oidc').init('RS256', oidcKeyOverlapSeconds(config));
   await storage.close();
 
   if (config.redisUrl === null) {
@@ -44,6 +50,8 @@ export async function serve(config: Readonly<Config>): Promise<void> {
   const recentExits: number[] = [];
   for (let i = 0; i < config.workers; i += 1) cluster.fork();
   for (const warning of startWarnings(config)) process.stderr.write(`gatehouse: ${warning}\n`);
+  const passkeys = passkeyWarning(config);
+  if (passkeys) process.stderr.write(`gatehouse: ${passkeys}\n`);
   cluster.once('listening', () => process.stderr.write(`gatehouse: ${config.workers} workers; ${readyMessage(config)}\n`));
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
@@ -111,4 +119,16 @@ export function startWarnings(config: Readonly<Config>): string[] {
     );
   }
   return warnings;
+}
+
+/**
+ * Said once at start when the WebAuthn relying party is an IP address (PUBLIC_URL's host, as with
+ * the default http://127.0.0.1:3000): browsers refuse one, so passkeys cannot be added or used.
+ */
+export function passkeyWarning(config: Readonly<Pick<Config, 'webauthnRpId'>>): string | null {
+  if (isIP(config.webauthnRpId.replace(/^\[|\]$/g, '')) === 0) return null;
+  return (
+    `Passkeys will not work: their relying party is ${config.webauthnRpId}, an IP address, and browsers refuse one. ` +
+    'Open Gatehouse by a host name instead: PUBLIC_URL=http://localhost:PORT in development (see docs/mfa.md, Passkeys).'
+  );
 }

@@ -11,7 +11,7 @@ import { assertValidBody } from '../server/error-handler.js';
 import type { RoutePlugin } from '../server/http.js';
 import { sendHtml } from '../server/pages/html.js';
 import { renderLoginMfaPage } from '../server/pages/mfa-pages.js';
-import { safeNextPath } from '../server/pages/next-path.js';
+import { safeNext } from '../server/pages/next-path.js';
 import { isFormPost, principal } from '../server/plugins/auth.js';
 import { ipRateLimit } from '../server/plugins/rate-limit.js';
 import { RECENT_NOTE, recentStep } from '../server/recent-auth.js';
@@ -19,6 +19,7 @@ import { requestMeta } from '../server/request-meta.js';
 import { errorResponses, UserRef } from '../server/schemas.js';
 import { resourceId } from '../server/path-id.js';
 import type { MfaService } from './mfa.service.js';
+import { SECOND_STEP_REFUSED } from './mfa.service.js';
 
 const Codes = Type.Object({ recovery_codes: Type.Array(Type.String(), { description: 'Ten single-use codes: shown this once, stored only as hashes' }) });
 const RecentBody = Type.Optional(Type.Object({ current_password: Type.Optional(Type.String({ maxLength: 1024 })) }));
@@ -32,7 +33,7 @@ const LoginMfaBody = Type.Object({
 });
 
 export interface MfaRoutesOptions {
-  config: Pick<Config, 'bodyLimit' | 'cookieSecure' | 'sessionMaxAge' | 'rateLimits' | 'rateLimitPerIp'>;
+  config: Pick<Config, 'bodyLimit' | 'cookieSecure' | 'sessionMaxAge' | 'rateLimits' | 'rateLimitPerIp' | 'forwardAuthHosts'>;
   mfa: MfaService;
   logins: LoginService;
   recentAuth: RecentAuthService;
@@ -146,7 +147,7 @@ export const mfaRoutes: RoutePlugin<MfaRoutesOptions> = async (app, { config, mf
     { config: { access: 'public' }, schema: { summary: 'The form login\'s second step (HTML); 303 to /login without one under way', tags: ['pages'], querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 2048 })) }) } },
     async (request, reply) => {
       if (!request.cookies[MFA_COOKIE]) return reply.redirect('/login', 303);
-      return sendHtml(reply, 200, renderLoginMfaPage({ csrfToken: ensureCsrfCookie(request, reply, config), next: request.query.next }));
+      return sendHtml(reply, 200, renderLoginMfaPage({ csrfToken: ensureCsrfCookie(request, reply, config), next: safeNext(request.query.next, config.forwardAuthHosts) }));
     },
   );
 
@@ -174,14 +175,14 @@ export const mfaRoutes: RoutePlugin<MfaRoutesOptions> = async (app, { config, mf
         const code = body.code?.trim() ? body.code : undefined;
         const recoveryCode = body.recovery_code?.trim() ? body.recovery_code : undefined;
         if (code === undefined && recoveryCode === undefined) throw new ValidationError({ code: 'Enter the code from your authenticator app, or a recovery code.' });
-        if (!mfaToken) throw new InvalidCredentialsError();
+        if (!mfaToken) throw new InvalidCredentialsError(SECOND_STEP_REFUSED);
         const remember = body.remember === undefined ? undefined : body.remember === true || body.remember === 'on' || body.remember === 'true';
         const outcome = await logins.completeMfa(mfaToken, { code, recovery_code: recoveryCode }, requestMeta(request), request.cookies[sessionCookieName], remember);
-        if (!outcome.ok) throw new InvalidCredentialsError();
+        if (!outcome.ok) throw new InvalidCredentialsError(SECOND_STEP_REFUSED);
         setSessionCookies(request, reply, config, outcome.credential);
         if (form) {
           clearMfaCookie(request, reply, config);
-          return reply.redirect(safeNextPath(body.next), 303);
+          return reply.redirect(safeNext(body.next, config.forwardAuthHosts), 303);
         }
         return userJson(outcome.user);
       },

@@ -19,6 +19,9 @@ import { matchingStep, newTotpSecret, otpauthUri } from './totp.js';
 /** A login's second step dies after this many wrong codes (the per-account limit may stop it sooner). */
 export const MFA_TOKEN_MAX_FAILURES = 5;
 
+/** The 401 of a second step, one message for a wrong code and a dead token (the password was right: not "username or password"). */
+export const SECOND_STEP_REFUSED = 'That code is not right, or this sign-in has expired. Try again, or start again from the login page.';
+
 /** What a second step may be proven with. */
 export interface SecondFactorProof {
   code?: string | undefined;
@@ -170,7 +173,7 @@ export class MfaService {
     const { db, clock, throttle } = this.deps;
     const tokenHash = sha256Hex(mfaToken);
     const challenge = mfaToken.length > 0 && mfaToken.length <= 128 ? await repo.findChallenge(db, tokenHash, isoNow(clock), MFA_TOKEN_MAX_FAILURES) : null;
-    if (!challenge) throw new InvalidCredentialsError();
+    if (!challenge) throw new InvalidCredentialsError(SECOND_STEP_REFUSED);
     const attempt = await throttle.reserve(`user:${challenge.userId}`);
     let used: 'otp' | 'recovery' | null;
     try {
@@ -178,7 +181,7 @@ export class MfaService {
         const factor = await this.#spendFactor(trx, challenge.userId, proof);
         if (!factor) return null;
         // The token, too, is spent in the same transaction: of two right codes at once, one wins.
-        if (!(await repo.spendChallenge(trx, tokenHash, isoNow(clock), MFA_TOKEN_MAX_FAILURES))) throw new InvalidCredentialsError();
+        if (!(await repo.spendChallenge(trx, tokenHash, isoNow(clock), MFA_TOKEN_MAX_FAILURES))) throw new InvalidCredentialsError(SECOND_STEP_REFUSED);
         return factor;
       });
     } catch (error) {
@@ -189,7 +192,7 @@ export class MfaService {
       await repo.failChallenge(db, tokenHash);
       await attempt.failed();
       await recordAudit(db, { event: 'mfa_failed', userId: challenge.userId, detail: { method: proof.recovery_code !== undefined ? 'recovery_code' : 'totp' }, ...meta }, isoNow(clock));
-      throw new InvalidCredentialsError();
+      throw new InvalidCredentialsError(SECOND_STEP_REFUSED);
     }
     await attempt.succeeded();
     if (used === 'recovery') await this.#recoveryCodeUsed(challenge.userId, meta);

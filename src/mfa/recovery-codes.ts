@@ -7,11 +7,12 @@ export const RECOVERY_CODE_COUNT = 10;
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 /**
- * A new code: 16 characters of 5 bits (80 random bits), shown as `XXXX-XXXX-XXXX-XXXX`. 80 bits
- * make a plain SHA-256 of it safe to store: no guessing from the hash.
+ * A new code: 24 characters of 5 bits (120 random bits), shown as `XXXX-XXXX-XXXX-XXXX-XXXX-XXXX`.
+ * At 112 bits or more a plain SHA-256 of it is safe to store (ASVS 5.0 6.5.2: below that, lookup
+ * secrets need a salted password hash), so a code can be found, and spent, by its hash alone.
  */
 export function newRecoveryCode(): string {
-  const bytes = randomBytes(16);
+  const bytes = randomBytes(24);
   let code = '';
   for (const byte of bytes) code += ALPHABET[byte & 31];
   return code.match(/.{4}/g)?.join('-') ?? code;

@@ -11,9 +11,11 @@ import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest, Rou
 import { accountRoutes } from '../accounts/account.routes.js';
 import { linkPageRoutes } from '../accounts/link-pages.routes.js';
 import { mfaRoutes } from '../mfa/mfa.routes.js';
+import { oidcRoutes } from '../oidc/oidc.routes.js';
 import { passkeyRoutes } from '../passkeys/passkeys.routes.js';
 import { twoStepPageRoutes } from '../mfa/two-step-pages.routes.js';
 import { adminRoutes } from '../admin/admin.routes.js';
+import { authzRoutes } from '../authz/authz.routes.js';
 import { bucketlistRoutes } from '../bucketlists/bucketlists.routes.js';
 import type { Services } from '../composition.js';
 import type { Config } from '../config.js';
@@ -25,7 +27,7 @@ import { tokenRoutes } from '../tokens/tokens.routes.js';
 import { answerClientError } from './client-errors.js';
 import { sessionCookieName } from './cookies.js';
 import { docsRoutes } from './docs.routes.js';
-import { errorHandler } from './error-handler.js';
+import { errorHandler, oauthErrorHandler } from './error-handler.js';
 import { healthRoutes } from './health.routes.js';
 import type { GatehouseApp } from './http.js';
 import { AccessLog, createLoggers } from './logging.js';
@@ -134,6 +136,7 @@ export async function buildApp(config: Readonly<Config>, services: Services, opt
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const page = request.routeOptions.config?.formPage;
     if (page && isFormPost(request)) return renderFormError(config, page, error, request, reply);
+    if (request.routeOptions.config?.oauth) return oauthErrorHandler(error, request, reply);
     return errorHandler(error, request, reply);
   });
   const notFound = (request: FastifyRequest, reply: FastifyReply) => {
@@ -148,7 +151,7 @@ export async function buildApp(config: Readonly<Config>, services: Services, opt
   app.addSchema(MfaRequiredSchema);
 
   await app.register(cookie);
-  await app.register(securityHeadersPlugin, { https: config.publicUrl.startsWith('https://') });
+  await app.register(securityHeadersPlugin, { https: config.publicUrl.startsWith('https://'), formActionHosts: config.forwardAuthHosts });
   await app.register(hostCheckPlugin, { config });
   if (config.corsOrigins.length > 0) {
     const allowed = new Set(config.corsOrigins);
@@ -209,8 +212,10 @@ export async function buildApp(config: Readonly<Config>, services: Services, opt
   await app.register(linkPageRoutes, { config, email: services.email, passwordReset: services.passwordReset });
   await app.register(userSessionsRoutes, { config, userSessions: services.userSessions });
   await app.register(tokenRoutes, { config, logins, tokens: services.tokens, keys: services.keys });
+  await app.register(authzRoutes, { config, authenticator });
   await app.register(bucketlistRoutes, { bucketlists: services.bucketlists });
   await app.register(adminRoutes, { admin: services.admin });
+  await app.register(oidcRoutes, { config, oidc: services.oidc, logins, sessions: services.sessions, authenticator });
   await app.register(docsRoutes);
   await app.register(pageRoutes, { config, authenticator, webDistDir: options.webDistDir });
 

@@ -94,3 +94,16 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   if (error instanceof InvalidTokenError) reply.header('WWW-Authenticate', 'Bearer error="invalid_token"');
   return reply.status(status).type('application/json; charset=utf-8').send(body);
 }
+
+/**
+ * The same errors in OAuth's shape (`{error, error_description}`, RFC 6749 §5.2), for the OpenID
+ * Connect provider's routes (`config.oauth`): what Fastify or Gatehouse refuses before the
+ * provider sees the request (a refused Host, a server shutting down, a storage outage).
+ */
+export function oauthErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { status, body, retryAfter } = toErrorResponse(error, request);
+  if (status >= 500) request.log.error({ err: error }, 'request failed');
+  if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
+  const code = status === 503 || status === 429 ? 'temporarily_unavailable' : status >= 500 ? 'server_error' : status === 404 ? 'not_found' : 'invalid_request';
+  return reply.status(status).header('Cache-Control', 'no-store').type('application/json; charset=utf-8').send({ error: code, error_description: body.error.message });
+}

@@ -24,6 +24,11 @@ declare module 'fastify' {
     originRule?: true;
     /** A public route that ends or changes a session: with a live session cookie it needs the CSRF token. */
     csrf?: 'if-session';
+    /**
+     * An OpenID Connect provider route: oidc-provider answers it in OAuth's shape, under its own
+     * rules; the Origin rule and CSRF do not apply, and errors raised before it runs are OAuth-shaped.
+     */
+    oauth?: true;
     /** A form page whose errors re-render the form instead of answering JSON. */
     formPage?: AuthPageKind | EmailPageKind | 'login-mfa';
   }

@@ -13,6 +13,8 @@ export interface SessionWithUser {
   expiresAt: string;
   /** The last login or re-authentication (see REAUTH_MAX_AGE). */
   authenticatedAt: string;
+  /** How the login was proven (RFC 8176 values: `pwd`, `otp`, `hwk`, `mfa`). */
+  amr: readonly string[];
   user: { id: number; username: string; email: string | null; emailVerified: boolean; role: Role; disabled: boolean; createdAt: string };
 }
 
@@ -35,6 +37,7 @@ export async function findSessionByTokenHash(db: Db, tokenHash: string): Promise
       'sessions.expires_at',
       'sessions.created_at as session_created_at',
       'sessions.authenticated_at',
+      'sessions.amr',
       'users.username',
       'users.email',
       'users.email_verified_at',
@@ -54,6 +57,7 @@ export async function findSessionByTokenHash(db: Db, tokenHash: string): Promise
     idleExpiresAt: row.idle_expires_at,
     expiresAt: row.expires_at,
     authenticatedAt: row.authenticated_at ?? row.session_created_at,
+    amr: (row.amr ?? 'pwd').split(' '),
     user: {
       id: Number(row.user_id),
       username: row.username,

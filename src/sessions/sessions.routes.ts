@@ -12,7 +12,7 @@ import { assertValidBody } from '../server/error-handler.js';
 import type { RoutePlugin } from '../server/http.js';
 import { renderLogoutPage } from '../server/pages/auth-pages.js';
 import { renderCheckYourMailPage } from '../server/pages/email-pages.js';
-import { safeNextPath } from '../server/pages/next-path.js';
+import { safeNext } from '../server/pages/next-path.js';
 import { sendHtml } from '../server/pages/html.js';
 import type { Authenticator } from '../server/plugins/auth.js';
 import { isFormPost, principal } from '../server/plugins/auth.js';
@@ -27,7 +27,7 @@ const SignupBody = Type.Object({
   email: Type.Optional(Type.Union([Text(1024), Type.Null()])),
   password: Text(1024),
   password_confirmation: Type.Optional(Text(1024)),
-  /** Form posts only: where to go after success (a same-origin path). */
+  /** Form posts only: where to go after success (a same-origin path, or a FORWARD_AUTH_HOSTS URL). */
   next: Type.Optional(Text(2048)),
   csrf_token: Type.Optional(Text(256)),
 });
@@ -46,7 +46,8 @@ const LoginBody = Type.Object({
 });
 
 export interface SessionRoutesOptions {
-  config: Pick<Config, 'bodyLimit' | 'cookieSecure' | 'sessionMaxAge' | 'rateLimits' | 'rateLimitPerIp'>;
+  /** `forwardAuthHosts`: where a form login's `next` may also point (safeNext). */
+  config: Pick<Config, 'bodyLimit' | 'cookieSecure' | 'sessionMaxAge' | 'rateLimits' | 'rateLimitPerIp' | 'forwardAuthHosts'>;
   logins: LoginService;
   authenticator: Authenticator;
 }
@@ -83,7 +84,7 @@ export const sessionRoutes: RoutePlugin<SessionRoutesOptions> = async (app, { co
         }
         if (!session) throw new InvalidCredentialsError();
         setSessionCookies(request, reply, config, session);
-        if (isFormPost(request)) return reply.redirect(safeNextPath(body.next), 303);
+        if (isFormPost(request)) return reply.redirect(safeNext(body.next, config.forwardAuthHosts), 303);
         return reply.status(201).send(userJson(user));
       },
     );
@@ -112,12 +113,12 @@ export const sessionRoutes: RoutePlugin<SessionRoutesOptions> = async (app, { co
           if (!isFormPost(request)) return mfaRequiredJson(challenge);
           // The form's second step: the token rides in an HttpOnly cookie to /login/mfa, never in a URL.
           setMfaCookie(request, reply, config, challenge.mfaToken, challenge.expiresIn);
-          const next = safeNextPath(body.next);
+          const next = safeNext(body.next, config.forwardAuthHosts);
           return reply.redirect(next === '/' ? '/login/mfa' : `/login/mfa?next=${encodeURIComponent(next)}`, 303);
         }
         if (!outcome.ok) throw new InvalidCredentialsError();
         setSessionCookies(request, reply, config, outcome.credential);
-        if (isFormPost(request)) return reply.redirect(safeNextPath(body.next), 303);
+        if (isFormPost(request)) return reply.redirect(safeNext(body.next, config.forwardAuthHosts), 303);
         return userJson(outcome.user);
       },
     );

@@ -3,6 +3,7 @@ import type { EmailLinksTable, PasswordCredentialsTable, RowLocksTable, UsersTab
 import type { AuditEventsTable } from '../audit/audit.table.js';
 import type { BucketlistsTable, ItemsTable } from '../bucketlists/bucketlists.table.js';
 import type { MfaChallengesTable, RecoveryCodesTable, TotpCredentialsTable } from '../mfa/mfa.table.js';
+import type { OidcClientsTable, OidcConsentsTable, OidcPayloadsTable } from '../oidc/oidc.table.js';
 import type { PasskeysTable, WebauthnChallengesTable } from '../passkeys/passkeys.table.js';
 import type { SessionsTable } from '../sessions/sessions.table.js';
 import type { RefreshFamiliesTable, RefreshTokensTable, SigningKeysTable } from '../tokens/tokens.table.js';
@@ -25,6 +26,9 @@ export interface Database {
   mfa_challenges: MfaChallengesTable;
   passkeys: PasskeysTable;
   webauthn_challenges: WebauthnChallengesTable;
+  oidc_clients: OidcClientsTable;
+  oidc_payloads: OidcPayloadsTable;
+  oidc_consents: OidcConsentsTable;
 }
 
 export type DialectName = 'sqlite' | 'postgres';

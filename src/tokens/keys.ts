@@ -6,6 +6,14 @@ import type { Db } from '../storage/database.js';
 
 export type SigningAlgorithm = 'EdDSA' | 'ES256';
 export const SUPPORTED_ALGORITHMS: SigningAlgorithm[] = ['EdDSA', 'ES256'];
+/** Every algorithm a stored key may have: the access tokens' two, and RS256 for OpenID Connect ID tokens. */
+export type KeyAlgorithm = SigningAlgorithm | 'RS256';
+/**
+ * What a key signs: `access` — Gatehouse's access tokens (JWT_ALGORITHM, published at
+ * /.well-known/jwks.json); `oidc` — the OpenID Connect provider's ID tokens (RS256, published at
+ * its own JWKS). Both kinds live in `signing_keys`, are sealed alike and rotate together.
+ */
+export type KeyPurpose = 'access' | 'oidc';
 
 /**
  * How often an instance re-reads the key table, so a key rotated elsewhere is published and, from
@@ -32,7 +40,7 @@ const UNKNOWN_KID_RELOAD_MS = 1_000;
 /** What verification needs: public material only. Private keys are read and decrypted apart, to sign. */
 interface PublishedKey {
   kid: string;
-  alg: SigningAlgorithm;
+  alg: KeyAlgorithm;
   publicJwk: JWK;
   publicKey: CryptoKey;
   /** ms since the epoch: signs in [signsFromMs, supersededAtMs), verifies until retireAtMs. */
@@ -46,7 +54,7 @@ interface PublishedKey {
 /** The key that signs access tokens now. */
 export interface SigningKey {
   kid: string;
-  alg: SigningAlgorithm;
+  alg: KeyAlgorithm;
   privateKey: CryptoKey;
 }
 
@@ -114,7 +122,9 @@ export class KeyVault {
 }
 
 export interface RotateOptions {
-  alg: SigningAlgorithm;
+  alg: KeyAlgorithm;
+  /** The kind of key (default `access`); only keys of the same purpose are superseded. */
+  purpose?: KeyPurpose;
   now: number;
   /** How long keys it supersedes keep verifying after it starts signing (ACCESS_TOKEN_TTL + 60). */
   verifyOldKeysForSeconds: number;
@@ -133,7 +143,12 @@ export interface RotateOptions {
  * @example await rotateSigningKey(db, vault, { alg: 'EdDSA', now: Date.now(), verifyOldKeysForSeconds: 960, signsAfterSeconds: PUBLISH_BEFORE_SIGNING_SECONDS });
  */
 export async function rotateSigningKey(db: Db, vault: KeyVault, options: RotateOptions): Promise<string> {
-  const { publicKey, privateKey } = await generateKeyPair(options.alg, { extractable: true, ...(options.alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
+  const purpose = options.purpose ?? 'access';
+  const { publicKey, privateKey } = await generateKeyPair(options.alg, {
+    extractable: true,
+    ...(options.alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+    ...(options.alg === 'RS256' ? { modulusLength: 2048 } : {}),
+  });
   const publicJwk = await exportJWK(publicKey);
   const privateJwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(publicJwk);
@@ -146,7 +161,7 @@ export async function rotateSigningKey(db: Db, vault: KeyVault, options: RotateO
     // key (each would publish only its own for a minute). SQLite: `serve` makes it before forking.
     if (trx.getExecutor().adapter instanceof PostgresAdapter) await sql`lock table signing_keys in share row exclusive mode`.execute(trx);
     if (options.onlyIfNone) {
-      const existing = await trx.selectFrom('signing_keys').select('kid').orderBy('created_at', 'desc').executeTakeFirst();
+      const existing = await trx.selectFrom('signing_keys').select('kid').where('purpose', '=', purpose).orderBy('created_at', 'desc').executeTakeFirst();
       if (existing) return existing.kid;
     }
     await assertVaultOpensLiveKeys(trx, vault, nowIso);
@@ -155,6 +170,7 @@ export async function rotateSigningKey(db: Db, vault: KeyVault, options: RotateO
     await trx
       .updateTable('signing_keys')
       .set({ superseded_at: signsFromIso, retire_at: retireAt })
+      .where('purpose', '=', purpose)
       .where((eb) => eb.or([eb('superseded_at', 'is', null), eb('superseded_at', '>', signsFromIso)]))
       .execute();
     await trx
@@ -168,6 +184,7 @@ export async function rotateSigningKey(db: Db, vault: KeyVault, options: RotateO
         activates_at: signsFromIso,
         superseded_at: null,
         retire_at: null,
+        purpose,
       })
       .execute();
     return kid;
@@ -216,6 +233,7 @@ const silent: KeyRingLog = { info() {} };
 export class KeyRing {
   #keys: PublishedKey[] = [];
   #signing = new Map<string, Promise<SigningKey>>();
+  #privateJwks = new Map<string, Promise<JWK>>();
   #loadedAt = 0;
   #lastUnknownKidReload = 0;
   #loading: Promise<void> | null = null;
@@ -225,6 +243,8 @@ export class KeyRing {
     private readonly vault: KeyVault,
     private readonly clock: () => number,
     private readonly log: KeyRingLog = silent,
+    /** Which keys this ring reads, makes and signs with. */
+    readonly purpose: KeyPurpose = 'access',
   ) {}
 
   /**
@@ -232,7 +252,7 @@ export class KeyRing {
    * first one if the database has none, and decrypt the signing key: a wrong KEY_ENCRYPTION_SECRET
    * stops the start, not the first login.
    */
-  async init(alg: SigningAlgorithm, verifyOldKeysForSeconds: number): Promise<void> {
+  async init(alg: KeyAlgorithm, verifyOldKeysForSeconds: number): Promise<void> {
     const sealed = await resealPlaintextKeys(this.db, this.vault);
     if (sealed > 0) {
       this.log.info({ sealed }, `encrypted ${sealed} signing key(s) stored in plain JWK (made before KEY_ENCRYPTION_SECRET was set)`);
@@ -240,7 +260,7 @@ export class KeyRing {
     await this.reload();
     if (this.#keys.length === 0) {
       // Signs at once: nobody can have cached a key set before the first key existed.
-      await rotateSigningKey(this.db, this.vault, { alg, now: this.clock(), verifyOldKeysForSeconds, onlyIfNone: true });
+      await rotateSigningKey(this.db, this.vault, { alg, purpose: this.purpose, now: this.clock(), verifyOldKeysForSeconds, onlyIfNone: true });
       await this.reload();
     }
     await this.signingKey();
@@ -258,13 +278,14 @@ export class KeyRing {
     const rows = await this.db
       .selectFrom('signing_keys')
       .select(['kid', 'alg', 'public_jwk', 'created_at', 'activates_at', 'superseded_at', 'retire_at'])
+      .where('purpose', '=', this.purpose)
       .where((eb) => eb.or([eb('retire_at', 'is', null), eb('retire_at', '>', new Date(this.clock()).toISOString())]))
       .orderBy('created_at', 'desc')
       .execute();
     const previous = new Map(this.#keys.map((key) => [key.kid, key]));
     const keys: PublishedKey[] = [];
     for (const row of rows) {
-      const alg = row.alg as SigningAlgorithm;
+      const alg = row.alg as KeyAlgorithm;
       const known = previous.get(row.kid);
       const publicJwk = known?.publicJwk ?? (JSON.parse(row.public_jwk) as JWK);
       keys.push({
@@ -281,6 +302,7 @@ export class KeyRing {
     this.#loadedAt = this.clock();
     // A retired key's private half leaves memory with it.
     for (const kid of this.#signing.keys()) if (!keys.some((key) => key.kid === kid)) this.#signing.delete(kid);
+    for (const kid of this.#privateJwks.keys()) if (!keys.some((key) => key.kid === kid)) this.#privateJwks.delete(kid);
   }
 
   async #fresh(): Promise<void> {
@@ -325,6 +347,45 @@ export class KeyRing {
     const row = await this.db.selectFrom('signing_keys').select('private_jwk').where('kid', '=', key.kid).executeTakeFirstOrThrow();
     const privateJwk = JSON.parse(this.vault.open(row.private_jwk)) as JWK;
     return { kid: key.kid, alg: key.alg, privateKey: (await importJWK(privateJwk, key.alg)) as CryptoKey };
+  }
+
+  /**
+   * Which keys are live and which one signs, as one string that changes when either does (a
+   * rotation here or, after the next reload, on another instance). The OpenID Connect provider
+   * rebuilds its key set when it changes.
+   */
+  async keySetVersion(): Promise<string> {
+    await this.#fresh();
+    return `${this.#signer()?.kid ?? ''}|${this.#live().map((key) => key.kid).join(',')}`;
+  }
+
+  /**
+   * Every live key as a private JWK (with `kid`, `alg` and `use`), the signing key first: the
+   * OpenID Connect provider signs with the first key of its set and verifies with any of them.
+   * Decrypted once per key, then kept until the key retires.
+   */
+  async privateJwks(): Promise<JWK[]> {
+    await this.#fresh();
+    const signer = this.#signer();
+    const ordered = [...(signer ? [signer] : []), ...this.#live().filter((key) => key !== signer)];
+    return Promise.all(
+      ordered.map((key) => {
+        let jwk = this.#privateJwks.get(key.kid);
+        if (!jwk) {
+          jwk = this.#openPrivateJwk(key);
+          this.#privateJwks.set(key.kid, jwk);
+          jwk.catch(() => {
+            if (this.#privateJwks.get(key.kid) === jwk) this.#privateJwks.delete(key.kid);
+          });
+        }
+        return jwk;
+      }),
+    );
+  }
+
+  async #openPrivateJwk(key: PublishedKey): Promise<JWK> {
+    const row = await this.db.selectFrom('signing_keys').select('private_jwk').where('kid', '=', key.kid).executeTakeFirstOrThrow();
+    return { ...(JSON.parse(this.vault.open(row.private_jwk)) as JWK), kid: key.kid, alg: key.alg, use: 'sig' };
   }
 
   /** The verification key for a `kid`, reloading once when another instance may have rotated. */

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { FastifyReply } from 'fastify';
 import type { LoginService } from '../accounts/login.service.js';
+import { SECOND_STEP_REFUSED } from '../mfa/mfa.service.js';
 import type { Config } from '../config.js';
 import { InvalidCredentialsError, ValidationError } from '../errors.js';
 import type { RoutePlugin } from '../server/http.js';
@@ -106,10 +107,12 @@ export const tokenRoutes: RoutePlugin<TokenRoutesOptions> = async (app, { config
       },
     },
     async (request, reply) => {
-      const { mfa_token: mfaToken, ...proof } = request.body;
+      const { mfa_token: mfaToken, code, recovery_code: recoveryCode } = request.body;
+      // As at /login/mfa: a blank field is no code (422 when both are), never a wrong one that counts.
+      const proof = { code: code?.trim() ? code : undefined, recovery_code: recoveryCode?.trim() ? recoveryCode : undefined };
       if (proof.code === undefined && proof.recovery_code === undefined) throw new ValidationError({ code: 'Enter the code from your authenticator app, or a recovery code.' });
       const outcome = await logins.completeMfaForTokens(mfaToken, proof, requestMeta(request));
-      if (!outcome.ok) throw new InvalidCredentialsError();
+      if (!outcome.ok) throw new InvalidCredentialsError(SECOND_STEP_REFUSED);
       noStore(reply);
       return outcome.credential;
     },

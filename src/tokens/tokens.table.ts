@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /** One login by an external client; its id is the access tokens' `sid`. */
 export interface RefreshFamiliesTable {
   id: string;
@@ -42,4 +44,6 @@ export interface SigningKeysTable {
    */
   superseded_at: string | null;
   retire_at: string | null;
+  /** What the key signs: `access` (access tokens; the default for rows made before this column) or `oidc` (ID tokens, RS256). */
+  purpose: Generated<string>;
 }

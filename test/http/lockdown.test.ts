@@ -27,6 +27,9 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'GET /account/two-step': 'the no-JavaScript two-step page: checks the session itself (303 to /login without one)',
   'GET /login/mfa': "the form login's second step (303 to /login without one under way)",
   'POST /login/mfa': "a login's second step: the mfa_token is the credential (Origin rule + rate limit)",
+  'POST /login/passkey/options': 'starting a passkey sign-in before any session: a fresh single-use challenge (Origin rule + rate limit)',
+  'POST /login/passkey': 'a passkey sign-in: the signed assertion is the credential (Origin rule + rate limit)',
+  'GET /login-passkey.js': "the login page's passkey button script",
   'POST /api/token/mfa': "a token login's second step: the mfa_token is the credential (rate limit)",
   'POST /password/forgot': 'asking for a reset link before any session (Origin rule + rate limit; the same answer for every address)',
   'GET /password/reset': 'the page of a reset link: checks the token itself, acts on nothing',
@@ -43,6 +46,8 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'GET /assets/*': "the web app's static build",
   'OPTIONS *': 'CORS preflight (only with CORS_ORIGINS); carries no credentials by design',
   'GET /openapi.json': 'the API description',
+  'GET /api/authz/forward-auth': "forward authentication for Traefik and Caddy: reads the session cookie or bearer token itself (a signed-out answer is its own 302 or 401); 403 for a host outside FORWARD_AUTH_HOSTS",
+  'GET /api/authz/auth-request': 'forward authentication for nginx auth_request: reads the session cookie or bearer token itself (a signed-out answer is its own 401 with X-Gatehouse-Redirect); 403 for a host outside FORWARD_AUTH_HOSTS',
   'GET /docs': 'API reference page',
   'GET /docs/': 'API reference page',
   'GET /docs/json': 'the API description, for the reference page',
@@ -50,6 +55,16 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'GET /docs/static/*': 'the reference page assets',
   'GET /docs/static/index.html': 'redirects to /docs/',
   'GET /docs/static/swagger-initializer.js': "the reference page's script",
+  'GET /.well-known/openid-configuration': 'OpenID Connect discovery: public metadata (OIDC_ENABLED)',
+  'OPTIONS /.well-known/openid-configuration': 'CORS preflight of OpenID Connect discovery; carries no credentials',
+  'GET /oidc/*': "the OpenID Connect provider (oidc-provider): its endpoints check their own credentials (the client's, the access token, the Gatehouse session at authorization)",
+  'POST /oidc/*': 'the OpenID Connect provider: the token, revocation and userinfo endpoints authenticate the client or the token themselves',
+  'OPTIONS /oidc/*': "CORS preflight of the provider's endpoints (allowed for a client's own redirect origins only)",
+  'GET /oidc/interaction/:uid': 'an OpenID Connect sign-in page: the login form without a session, consent with one (the interaction cookie ties it to the request)',
+  'POST /oidc/interaction/:uid/login': 'signing in to continue to an app, as POST /login (Origin rule + rate limit)',
+  'POST /oidc/interaction/:uid/mfa': "that sign-in's second step, as POST /login/mfa: the mfa_token is the credential (Origin rule + rate limit)",
+  'POST /oidc/interaction/:uid/consent': 'consent: acts only on a live session (Origin rule; CSRF checked there)',
+  'POST /oidc/logout': "an app's logout confirmation: ends the session only with the CSRF token (Origin rule), else shows the page again",
 };
 
 interface RouteEntry {
@@ -96,9 +111,9 @@ describe('lock-down of the route table', () => {
     );
   });
 
-  it('keeps every /api route but the token endpoints behind authentication', () => {
+  it('keeps every /api route but the token endpoints and forward authentication behind authentication', () => {
     const publicApi = routes.filter((route) => route.url.startsWith('/api/') && route.access === 'public').map(key);
-    assert.deepEqual([...new Set(publicApi)].sort(), ['POST /api/token', 'POST /api/token/mfa', 'POST /api/token/refresh', 'POST /api/token/revoke']);
+    assert.deepEqual([...new Set(publicApi)].sort(), ['GET /api/authz/auth-request', 'GET /api/authz/forward-auth', 'POST /api/token', 'POST /api/token/mfa', 'POST /api/token/refresh', 'POST /api/token/revoke']);
   });
 
   it('requires the admin role on every /api/admin route', () => {

@@ -80,3 +80,50 @@ describe('redirects after login never leave the site', () => {
     }
   });
 });
+
+/**
+ * With FORWARD_AUTH_HOSTS set, `next` may also be an absolute URL on one of those hosts (forward
+ * authentication's return trip); every same-origin case above still holds, and no other host gets in.
+ */
+describe('redirects after login with FORWARD_AUTH_HOSTS', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ FORWARD_AUTH_HOSTS: 'app.example.com, *.apps.example.com', RATE_LIMIT_PER_IP: '100000', LOGIN_FAILURES_PER_ACCOUNT: '100000' });
+  });
+  after(async () => server.close());
+
+  const ABSOLUTE: ReadonlyArray<readonly [string, string]> = [
+    ['https://app.example.com/x?y=1#z', 'https://app.example.com/x?y=1#z'],
+    ['http://a.b.apps.example.com:8080/', 'http://a.b.apps.example.com:8080/'],
+    ['HTTPS://APP.EXAMPLE.COM', 'https://app.example.com/'],
+  ];
+  const OFF_LIST = ['https://apps.example.com/', 'https://app.example.com@evil.example/', 'https://user:pw@app.example.com/', 'https://evil.example\\@app.example.com/', 'https://app.example.com.evil.example/'];
+
+  it('GET /login?next=… with a session: same-origin cases unchanged, protected hosts reached, others refused', async () => {
+    const { client } = await signUpClient(server);
+    for (const [next, expected] of NEXT_CASES) {
+      const res = await client.get(`/login?next=${encodeURIComponent(next)}`, { headers: HTML });
+      assert.equal(location(res, server, `GET next=${JSON.stringify(next)}`), expected, next);
+    }
+    for (const [next, expected] of ABSOLUTE) {
+      const res = await client.get(`/login?next=${encodeURIComponent(next)}`, { headers: HTML });
+      assert.equal(res.status, 303, next);
+      assert.equal(res.headers.get('location'), expected, next);
+    }
+    for (const next of OFF_LIST) {
+      const res = await client.get(`/login?next=${encodeURIComponent(next)}`, { headers: HTML });
+      assert.equal(location(res, server, `GET next=${JSON.stringify(next)}`), '/', next);
+    }
+  });
+
+  it('POST /login as a form: the same', async () => {
+    const { user } = await signUpClient(server);
+    const post = async (next: string) => {
+      const { client, csrf } = await formVisitor(server, '/login');
+      return client.request('POST', '/login', { form: { csrf_token: csrf, next, username: user.username, password: GOOD_PASSWORD }, headers: { origin: server.url } });
+    };
+    for (const [next, expected] of NEXT_CASES) assert.equal(location(await post(next), server, `login form next=${JSON.stringify(next)}`), expected, next);
+    for (const [next, expected] of ABSOLUTE) assert.equal((await post(next)).headers.get('location'), expected, next);
+    for (const next of OFF_LIST) assert.equal(location(await post(next), server, `login form next=${JSON.stringify(next)}`), '/', next);
+  });
+});

@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as accounts from '../../src/accounts/accounts.repo.js';
 import * as links from '../../src/accounts/email-links.repo.js';
+import * as oidcClients from '../../src/oidc/oidc-clients.repo.js';
+import { bindProviderSession, deleteExpiredPayloads, OidcStorageAdapter } from '../../src/oidc/oidc-payloads.repo.js';
 import { listAudit, recordAudit } from '../../src/audit/audit.repo.js';
 import * as sessions from '../../src/sessions/sessions.repo.js';
 import { createStorage, UniqueViolationError } from '../../src/storage/database.js';
@@ -253,6 +255,122 @@ export function storageConformance(dialect: 'sqlite' | 'postgres', adminUrl: str
       assert.equal(audit.total, 1);
       assert.equal(audit.items[0]?.username, 'cascade_me');
       assert.deepEqual(audit.items[0]?.detail, { via: 'test' });
+    });
+
+    describe('the OpenID Connect provider\'s storage (oidc-provider adapter)', () => {
+      let clientId: string;
+      let clock = Date.parse('2026-12-01T05:00:00.000Z');
+      const adapter = (model: string) => new OidcStorageAdapter(model, storage.db, () => clock);
+
+      before(async () => {
+        clientId = `client-${randomUUID()}`;
+        await oidcClients.insertClient(storage.db, {
+          clientId,
+          clientName: 'Conformance App',
+          secretHash: 'a'.repeat(64),
+          redirectUris: ['https://app.example/cb'],
+          postLogoutRedirectUris: [],
+          tokenEndpointAuthMethod: 'client_secret_basic',
+          firstParty: false,
+          createdAt: now,
+        });
+      });
+
+      it('upserts (a second write replaces the first), finds by id, uid and user code, and never returns an expired row', async () => {
+        const owner = await user();
+        const tokens = adapter('AccessToken');
+        await tokens.upsert('at-1', { jti: 'at-1', kind: 'AccessToken', accountId: String(owner.id), clientId, grantId: 'g-1', scope: 'openid' }, 60);
+        await tokens.upsert('at-1', { jti: 'at-1', kind: 'AccessToken', accountId: String(owner.id), clientId, grantId: 'g-1', scope: 'openid profile' }, 120);
+        assert.equal((await storage.db.selectFrom('oidc_payloads').select('id').where('id', '=', 'at-1').execute()).length, 1, 'one row');
+        assert.equal((await tokens.find('at-1'))?.scope, 'openid profile');
+        assert.equal(await adapter('RefreshToken').find('at-1'), undefined, 'models do not share ids');
+        const sessions = adapter('Session');
+        await sessions.upsert('jti-1', { jti: 'jti-1', uid: 'uid-1', kind: 'Session', accountId: String(owner.id) }, 60);
+        assert.equal((await sessions.findByUid('uid-1'))?.jti, 'jti-1');
+        await adapter('DeviceCode').upsert('dc-1', { jti: 'dc-1', userCode: 'ABCD-EFGH' }, 60);
+        assert.equal((await adapter('DeviceCode').findByUserCode('ABCD-EFGH'))?.jti, 'dc-1');
+        clock += 121_000;
+        assert.equal(await tokens.find('at-1'), undefined, 'expired');
+        assert.equal(await sessions.findByUid('uid-1'), undefined);
+        assert.equal(await adapter('DeviceCode').findByUserCode('ABCD-EFGH'), undefined);
+        await adapter('Grant').upsert('no-expiry', { jti: 'no-expiry', kind: 'Grant' });
+        assert.equal((await adapter('Grant').find('no-expiry'))?.jti, 'no-expiry', 'no expiresIn: no expiry');
+        const swept = await deleteExpiredPayloads(storage.db, new Date(clock).toISOString());
+        assert.ok(swept >= 3, `${swept} swept`);
+        assert.equal((await storage.db.selectFrom('oidc_payloads').select('id').where('id', 'in', ['at-1', 'jti-1', 'dc-1']).execute()).length, 0);
+        assert.ok(await adapter('Grant').find('no-expiry'), 'a row without expiry stays');
+      });
+
+      it('consumes once: the second use (even a concurrent one) revokes the grant and fails with invalid_grant', async () => {
+        const owner = await user();
+        const refresh = adapter('RefreshToken');
+        const payload = { accountId: String(owner.id), clientId, grantId: 'grant-c' };
+        await adapter('Grant').upsert('grant-c', { jti: 'grant-c', kind: 'Grant', accountId: String(owner.id), clientId }, 3600);
+        await adapter('AccessToken').upsert('at-c', { jti: 'at-c', ...payload }, 3600);
+        await refresh.upsert('rt-1', { jti: 'rt-1', ...payload }, 3600);
+        await refresh.consume('rt-1');
+        const consumed = await refresh.find('rt-1');
+        assert.equal(typeof consumed?.consumed, 'number', 'find says it was used (seconds)');
+        await refresh.upsert('rt-1', { jti: 'rt-1', ...payload }, 3600);
+        assert.ok((await refresh.find('rt-1'))?.consumed, 'a used token stays used when written again');
+        await assert.rejects(refresh.consume('rt-1'), (error: Error & { error?: string }) => error.error === 'invalid_grant');
+        assert.equal(await adapter('Grant').find('grant-c'), undefined, 'the grant is revoked');
+        assert.equal(await adapter('AccessToken').find('at-c'), undefined, 'with its tokens');
+
+        await adapter('Grant').upsert('grant-r', { jti: 'grant-r', kind: 'Grant', accountId: String(owner.id), clientId }, 3600);
+        await refresh.upsert('rt-race', { jti: 'rt-race', ...payload, grantId: 'grant-r' }, 3600);
+        const results = await Promise.allSettled([refresh.consume('rt-race'), refresh.consume('rt-race'), refresh.consume('rt-race')]);
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'exactly one use wins');
+        assert.equal(await adapter('Grant').find('grant-r'), undefined);
+      });
+
+      it('destroys one row, revokes by grant id per model, and reads clients from oidc_clients', async () => {
+        const owner = await user();
+        const base = { accountId: String(owner.id), clientId };
+        await adapter('AuthorizationCode').upsert('code-1', { jti: 'code-1', ...base, grantId: 'g-x' }, 60);
+        await adapter('AuthorizationCode').upsert('code-2', { jti: 'code-2', ...base, grantId: 'g-y' }, 60);
+        await adapter('AccessToken').upsert('at-x', { jti: 'at-x', ...base, grantId: 'g-x' }, 60);
+        await adapter('AuthorizationCode').revokeByGrantId('g-x');
+        assert.equal(await adapter('AuthorizationCode').find('code-1'), undefined);
+        assert.ok(await adapter('AuthorizationCode').find('code-2'), 'another grant\'s code stays');
+        assert.ok(await adapter('AccessToken').find('at-x'), 'revokeByGrantId is per model; the provider calls it for each');
+        await adapter('AuthorizationCode').destroy('code-2');
+        assert.equal(await adapter('AuthorizationCode').find('code-2'), undefined);
+
+        const client = await adapter('Client').find(clientId);
+        assert.equal(client?.client_id, clientId);
+        assert.equal(client?.client_secret, 'a'.repeat(64), 'the stored hash, compared by compareClientSecret');
+        assert.deepEqual(client?.redirect_uris, ['https://app.example/cb']);
+        assert.equal(client?.first_party, false);
+        assert.equal(await adapter('Client').find('nobody'), undefined);
+        await assert.rejects(adapter('Client').upsert('x', {}), /admin API/);
+      });
+
+      it('ends rows with their user, their client, and (provider sessions) their Gatehouse session; consents too', async () => {
+        const owner = await user();
+        const other = await user();
+        const gatehouseSession = session(owner.id, false);
+        await sessions.insertSession(storage.db, gatehouseSession);
+        await adapter('Session').upsert('ps-1', { jti: 'ps-1', uid: 'ps-uid-1', accountId: String(owner.id) }, 3600);
+        await bindProviderSession(storage.db, 'ps-1', gatehouseSession.id);
+        await storage.db.deleteFrom('sessions').where('id', '=', gatehouseSession.id).execute();
+        assert.equal(await adapter('Session').find('ps-1'), undefined, 'the provider session ends with the Gatehouse session');
+
+        await adapter('RefreshToken').upsert('rt-u', { jti: 'rt-u', accountId: String(owner.id), clientId }, 3600);
+        await adapter('RefreshToken').upsert('rt-o', { jti: 'rt-o', accountId: String(other.id), clientId }, 3600);
+        await oidcClients.saveConsent(storage.db, owner.id, clientId, ['openid'], now);
+        await oidcClients.saveConsent(storage.db, owner.id, clientId, ['openid', 'email'], '2026-12-02T00:00:00.000Z');
+        const consents = await oidcClients.listConsents(storage.db, owner.id);
+        assert.deepEqual(consents, [{ clientId, clientName: 'Conformance App', scopes: ['openid', 'email'], createdAt: now }], 'a true upsert that keeps the first consent\'s date');
+        await storage.db.deleteFrom('users').where('id', '=', owner.id).execute();
+        assert.equal(await adapter('RefreshToken').find('rt-u'), undefined, 'gone with the user');
+        assert.deepEqual(await oidcClients.listConsents(storage.db, owner.id), []);
+        assert.ok(await adapter('RefreshToken').find('rt-o'));
+
+        assert.equal(await oidcClients.deleteClient(storage.db, clientId), true);
+        assert.equal(await adapter('RefreshToken').find('rt-o'), undefined, 'gone with the client');
+        assert.equal(await oidcClients.findClient(storage.db, clientId), null);
+      });
     });
 
     function session(userId: number, persistent: boolean) {

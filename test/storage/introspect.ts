@@ -26,7 +26,7 @@ function family(type: string): string {
   const t = type.toLowerCase();
   if (t === 'timestamptz' || t === 'timestamp with time zone') return 'time';
   if (t === 'boolean' || t === 'bool') return 'boolean';
-  if (t === 'integer' || t === 'int4' || t === 'bigint') return 'integer';
+  if (t === 'integer' || t === 'int4' || t === 'bigint' || t === 'int8') return 'integer';
   if (t === 'text') return 'text';
   const varchar = /^(?:varchar|character varying)\((\d+)\)$/.exec(t);
   if (varchar) return `varchar(${varchar[1]})`;
@@ -64,11 +64,14 @@ export async function introspectSqlite(storage: Storage): Promise<SchemaShape> {
   return shape;
 }
 
+/** The columns the migrations declare with their `bool` type (integer on SQLite). */
+const BOOLEAN_COLUMNS = new Set(['persistent', 'done', 'remember', 'backup_eligible', 'backed_up', 'first_party']);
+
 /** SQLite keeps the declared type text; the migration declares time as text and booleans as integer. */
 function sqliteFamily(declared: string, column: string): string {
   const t = declared.toLowerCase();
   if (t === 'text' && /_at$|_after$/.test(column)) return 'time';
-  if (t === 'integer' && (column === 'persistent' || column === 'done')) return 'boolean';
+  if (t === 'integer' && BOOLEAN_COLUMNS.has(column)) return 'boolean';
   return family(t);
 }
 

@@ -75,10 +75,20 @@ describe('the same migrations give the same schema on SQLite and PostgreSQL', ()
       'bucketlists.owner_id -> users.id on delete cascade',
       'email_links.user_id -> users.id on delete cascade',
       'items.bucketlist_id -> bucketlists.id on delete cascade',
+      'mfa_challenges.user_id -> users.id on delete cascade',
+      'oidc_consents.client_id -> oidc_clients.client_id on delete cascade',
+      'oidc_consents.user_id -> users.id on delete cascade',
+      'oidc_payloads.account_id -> users.id on delete cascade',
+      'oidc_payloads.client_id -> oidc_clients.client_id on delete cascade',
+      'oidc_payloads.gatehouse_session_id -> sessions.id on delete cascade',
+      'passkeys.user_id -> users.id on delete cascade',
       'password_credentials.user_id -> users.id on delete cascade',
+      'recovery_codes.user_id -> users.id on delete cascade',
       'refresh_families.user_id -> users.id on delete cascade',
       'refresh_tokens.family_id -> refresh_families.id on delete cascade',
       'sessions.user_id -> users.id on delete cascade',
+      'totp_credentials.user_id -> users.id on delete cascade',
+      'webauthn_challenges.user_id -> users.id on delete cascade',
     ]);
     // The audit log outlives the users it mentions.
     assert.deepEqual(sqlite.tables.audit_events?.foreignKeys, []);

@@ -49,6 +49,9 @@ describe('loadConfig', () => {
         emailTokenTtl: 86_400,
         passwordResetTtl: 3600,
         requireEmailVerification: false,
+        mfaTokenTtl: 300,
+        mfaFailuresPerAccount: 5,
+        webauthnRpId: '127.0.0.1',
         maxSessionsPerUser: 50,
         corsOrigins: [],
         workers: 1,
@@ -70,6 +73,10 @@ describe('loadConfig', () => {
         mailFrom: 'Gatehouse <no-reply@127.0.0.1>',
         mailDir: './data/mail',
         emailsPerAddressPerHour: 5,
+        cookieDomain: null,
+        forwardAuthHosts: [],
+        forwardAuthRules: [],
+        oidcEnabled: true,
       },
     );
     assert.ok(Object.isFrozen(config));

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { safeNextPath } from '../../src/server/pages/next-path.js';
+import { echoedNext, safeNext, safeNextPath } from '../../src/server/pages/next-path.js';
 import { assertSameOriginPath, NEXT_CASES } from '../helpers/next-paths.js';
 
 describe('safeNextPath', () => {
@@ -38,5 +38,48 @@ describe('safeNextPath', () => {
       }
     }
     assert.equal(checked, pieces.length ** 3);
+  });
+});
+
+/** safeNext: the same rules, plus absolute URLs on FORWARD_AUTH_HOSTS (forward authentication). */
+describe('safeNext', () => {
+  const hosts = ['app.example.com', '*.apps.example.com'];
+
+  it('gives every same-origin case the answer safeNextPath gives, with or without protected hosts', () => {
+    for (const [next, expected] of NEXT_CASES) {
+      assert.equal(safeNext(next, hosts), expected, next);
+      assert.equal(safeNext(next, []), expected, next);
+      assert.equal(echoedNext(expected), expected, `${next}: echoing a safe path changes nothing`);
+    }
+  });
+
+  it('lets through an absolute http(s) URL whose parsed host is protected, and nothing else absolute', () => {
+    assert.equal(safeNext('https://app.example.com/x?y=1#z', hosts), 'https://app.example.com/x?y=1#z');
+    assert.equal(safeNext('http://deep.er.apps.example.com:8080', hosts), 'http://deep.er.apps.example.com:8080/');
+    for (const next of [
+      'https://apps.example.com/',
+      'https://evil.example/',
+      'https://app.example.com@evil.example/',
+      'https://app.example.com:pw@evil.example/',
+      'https://user@app.example.com/',
+      'https://evil.example\\@app.example.com/',
+      'https://evil.example%2F@app.example.com/',
+      'https://app.example.com%2F@evil.example/',
+      'https:app.example.com',
+      '//app.example.com/',
+      'javascript://app.example.com/%0aalert(1)',
+      'data:text/html,https://app.example.com/',
+    ]) {
+      assert.equal(safeNext(next, hosts), '/', next);
+      assertSameOriginPath(safeNext(next, hosts), next);
+    }
+    assert.equal(safeNext('https://app.example.com/', []), '/', 'no protected hosts: no absolute URL');
+  });
+
+  it('echoes an absolute URL into a form only when it is a well-formed http(s) URL without user info', () => {
+    assert.equal(echoedNext('https://app.example.com/x'), 'https://app.example.com/x');
+    assert.equal(echoedNext('https://user@app.example.com/x'), '/');
+    assert.equal(echoedNext('javascript:alert(1)'), '/');
+    assert.equal(echoedNext('/.//evil.example'), '/evil.example');
   });
 });

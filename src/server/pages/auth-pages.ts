@@ -1,6 +1,6 @@
 import type { FieldErrors } from '../../errors.js';
 import { escapeHtml } from './html.js';
-import { safeNextPath } from './next-path.js';
+import { echoedNext } from './next-path.js';
 
 /** The form pages; a failed post to one of them shows it again (app.ts's error handler). */
 export type AuthPageKind = 'login' | 'signup' | 'logout';
@@ -23,6 +23,8 @@ export interface FieldOptions {
   autocomplete: string;
   value?: string | undefined;
   required?: boolean;
+  /** false: no "(optional)" after the label, for a field that is one of two alternatives (the MFA page's code or recovery code). */
+  markOptional?: boolean;
   hint?: string;
   error?: string | undefined;
   /** Extra attributes, already safe (constants only). */
@@ -38,7 +40,7 @@ export function field(name: string, options: FieldOptions): string {
   const described = [options.hint ? `${id}-hint` : '', options.error ? `${id}-error` : ''].filter(Boolean).join(' ');
   return `
       <div class="field${options.error ? ' field--invalid' : ''}">
-        <label for="${id}">${escapeHtml(options.label)}${options.required ? '' : ' <span class="optional">(optional)</span>'}</label>
+        <label for="${id}">${escapeHtml(options.label)}${options.required || options.markOptional === false ? '' : ' <span class="optional">(optional)</span>'}</label>
         ${options.hint ? `<p class="hint" id="${id}-hint">${escapeHtml(options.hint)}</p>` : ''}
         ${options.error ? `<p class="field-error" id="${id}-error"><span class="visually-hidden">Error: </span>${escapeHtml(options.error)}</p>` : ''}
         <input id="${id}" name="${name}" type="${options.type}" autocomplete="${options.autocomplete}"${
@@ -68,8 +70,11 @@ function errorSummary(state: Pick<AuthPageState, 'error' | 'fields'>): string {
     </div>`;
 }
 
-/** The document around a form page: the login page's look, no script. */
-export function authDocument(title: string, state: Pick<AuthPageState, 'error' | 'fields' | 'notice'>, main: string): string {
+/**
+ * The document around a form page: the login page's look. `script`: a same-origin module (the CSP
+ * allows 'self' only, never inline); only /login has one, and its form works without it.
+ */
+export function authDocument(title: string, state: Pick<AuthPageState, 'error' | 'fields' | 'notice'>, main: string, script?: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -78,7 +83,7 @@ export function authDocument(title: string, state: Pick<AuthPageState, 'error' |
   <meta name="color-scheme" content="light">
   <link rel="icon" href="data:,">
   <title>${hasErrors(state) ? 'Error: ' : ''}${title} · Gatehouse</title>
-  <link rel="stylesheet" href="/auth.css">
+  <link rel="stylesheet" href="/auth.css">${script ? `\n  <script type="module" src="${escapeHtml(script)}"></script>` : ''}
 </head>
 <body>
   <header class="site-header"><p class="brand">Gatehouse</p></header>
@@ -109,13 +114,24 @@ export function renderLogoutPage(state: Pick<AuthPageState, 'csrfToken' | 'error
   );
 }
 
-/** The whole HTML document for /login, /signup or the logout confirmation. Works without JavaScript (there is none). */
+/**
+ * The passkey sign-in under the login form: hidden until /login-passkey.js finds WebAuthn in the
+ * browser (without JavaScript, or without WebAuthn, it never shows; the form is the way in).
+ */
+const PASSKEY_SIGN_IN = `
+    <div class="passkey" id="passkey-sign-in" hidden>
+      <p class="passkey__or">or</p>
+      <button type="button" class="button--secondary" id="passkey-button">Sign in with a passkey</button>
+      <p class="field-error" id="passkey-error" role="alert" hidden></p>
+    </div>`;
+
+/** The whole HTML document for /login, /signup or the logout confirmation. Works without JavaScript (the login page's passkey button needs it). */
 export function renderAuthPage(kind: AuthPageKind, state: AuthPageState): string {
   if (kind === 'logout') return renderLogoutPage(state);
   const title = kind === 'login' ? 'Log in' : 'Create an account';
   const fields = state.fields ?? {};
   // Re-rendered forms echo what was posted: sanitize here too, not only when redirecting.
-  const next = state.next ? safeNextPath(state.next) : '/';
+  const next = state.next ? echoedNext(state.next) : '/';
   const nextQuery = next !== '/' ? `?next=${encodeURIComponent(next)}` : '';
   const usernameExtra = 'autocapitalize="none" spellcheck="false"';
   const body =
@@ -153,7 +169,8 @@ export function renderAuthPage(kind: AuthPageKind, state: AuthPageState): string
       ${next !== '/' ? `<input type="hidden" name="next" value="${escapeHtml(next)}">` : ''}
       ${body}
       <button type="submit">${title}</button>
-    </form>
+    </form>${kind === 'login' ? PASSKEY_SIGN_IN : ''}
     ${other}`,
+    kind === 'login' ? '/login-passkey.js' : undefined,
   );
 }

@@ -13,7 +13,7 @@ import { renderAppPage, renderMissingBuildPage } from './app-shell.js';
 import { renderAuthPage } from './auth-pages.js';
 import type { AuthPageKind } from './auth-pages.js';
 import { sendHtml } from './html.js';
-import { safeNextPath } from './next-path.js';
+import { safeNext } from './next-path.js';
 import { WebBuild } from './web-build.js';
 
 const AUTH_CSS = readFileSync(join(PACKAGE_ROOT, 'src/server/pages/auth.css'), 'utf8');
@@ -32,7 +32,8 @@ function loginRedirect(url: string): string {
 }
 
 export interface PageRoutesOptions {
-  config: Pick<Config, 'cookieSecure'>;
+  /** `forwardAuthHosts`: where `next` may also point (safeNext). */
+  config: Pick<Config, 'cookieSecure' | 'forwardAuthHosts'>;
   authenticator: Authenticator;
   /** The `vite build` output; web/dist by default. */
   webDistDir?: string | undefined;
@@ -51,10 +52,10 @@ export const pageRoutes: RoutePlugin<PageRoutesOptions> = async (app, { config, 
       { config: { access: 'public' }, schema: { summary: kind === 'login' ? 'Login form (HTML)' : 'Signup form (HTML)', tags: ['pages'], querystring: AuthQuery } },
       async (request, reply) => {
         const { next, expired } = request.query;
-        if (await authenticator.sessionFromCookie(request)) return reply.redirect(safeNextPath(next), 303);
+        if (await authenticator.sessionFromCookie(request)) return reply.redirect(safeNext(next, config.forwardAuthHosts), 303);
         const csrfToken = ensureCsrfCookie(request, reply, config);
         const notice = kind === 'login' && expired !== undefined ? 'Your session has ended. Please log in again.' : undefined;
-        return sendHtml(reply, 200, renderAuthPage(kind, { csrfToken, next: next ? safeNextPath(next) : undefined, notice }));
+        return sendHtml(reply, 200, renderAuthPage(kind, { csrfToken, next: next ? safeNext(next, config.forwardAuthHosts) : undefined, notice }));
       },
     );
   }
@@ -62,6 +63,14 @@ export const pageRoutes: RoutePlugin<PageRoutesOptions> = async (app, { config, 
   app.get('/auth.css', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) =>
     reply.header('Cache-Control', 'public, max-age=3600').type('text/css; charset=utf-8').send(AUTH_CSS),
   );
+
+  // The login page's one script (the passkey button), built by Vite from web/src/login-passkey.ts
+  // under a fixed name: revalidated on every load, while the chunks it imports are hashed.
+  app.get('/login-passkey.js', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => {
+    const script = await web.loginScript();
+    if (script === null) return reply.callNotFound();
+    return reply.header('Cache-Control', 'no-cache').type('text/javascript; charset=utf-8').send(script);
+  });
 
   // The app's routes. Public at the auth layer: without a session the answer is a redirect to
   // the login page, not a 401.

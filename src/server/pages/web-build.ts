@@ -8,6 +8,8 @@ export const DEFAULT_WEB_DIST = join(PACKAGE_ROOT, 'web/dist');
 /** Markers in web/index.html that the server fills for each page. */
 export const APP_HTML_MARKER = '<!--gatehouse:app-->';
 export const APP_DATA_MARKER = '<!--gatehouse:data-->';
+/** The login page's script in the build: a fixed name (see web/vite.config.ts). */
+export const LOGIN_SCRIPT = 'login-passkey.js';
 
 /**
  * The built web app on disk. `index.html` is read when first needed and again whenever it changes
@@ -21,6 +23,15 @@ export class WebBuild {
 
   get assetsDir(): string {
     return join(this.dir, 'assets');
+  }
+
+  /** The login page's script (web/src/login-passkey.ts, built as login-passkey.js), or null without a build. */
+  async loginScript(): Promise<string | null> {
+    try {
+      return await readFile(join(this.dir, LOGIN_SCRIPT), 'utf8');
+    } catch {
+      return null;
+    }
   }
 
   /** The built index.html, or null when there is no usable build. */

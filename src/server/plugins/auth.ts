@@ -138,6 +138,8 @@ export const authPlugin = fp(
       if (request.is404) return done();
       // Fastify builds this object anew on every access: read it once.
       const { config } = request.routeOptions;
+      // The OpenID Connect provider's endpoints: its clients authenticate themselves (or are public).
+      if (config.oauth) return done();
       const unsafe = isUnsafe(request);
       if (unsafe && (config.originRule || request.cookies[authenticator.cookieName] !== undefined) && !authenticator.originAllowed(request)) {
         return done(new OriginRefusedError());

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Config } from '../../config.js';
 import { ForbiddenError } from '../../errors.js';
-import { errorHandler } from '../error-handler.js';
+import { errorHandler, oauthErrorHandler } from '../error-handler.js';
 
 /**
  * A Host header's host name as the URL parser normalizes it (lower case, IPv4 in dotted form,
@@ -82,7 +82,7 @@ export const hostCheckPlugin = fp(
       // Answered here, in JSON, rather than through the form pages' error handler: a refused Host
       // gets no page and no cookie.
       const refused = new ForbiddenError('This server answers only to its own host names: a loopback address, localhost or the host of PUBLIC_URL.');
-      errorHandler(refused as unknown as FastifyError, request, reply);
+      (request.routeOptions.config?.oauth ? oauthErrorHandler : errorHandler)(refused as unknown as FastifyError, request, reply);
     });
   },
   { name: 'gatehouse-host-check' },

@@ -43,10 +43,45 @@ const DOCS_CSP = {
  * The same policy as one header value. The docs scope sets it on its own answers (docs.routes.ts),
  * after this plugin's hook: the check path pays nothing for it.
  */
-export const DOCS_CSP_HEADER = Object.entries(DOCS_CSP.directives)
-  .map(([name, values]) => `${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${values.join(' ')}`)
-  .join('; ');
+export const DOCS_CSP_HEADER = cspHeader(DOCS_CSP.directives);
 
+function cspHeader(directives: Record<string, readonly string[]>): string {
+  return Object.entries(directives)
+    .map(([name, values]) => `${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${values.join(' ')}`)
+    .join('; ');
+}
+
+/**
+ * The page CSP as one header value, its `form-action` also allowing the origins (or, for a custom
+ * scheme, the scheme) of `formTargets`: for the OpenID Connect interaction pages, whose forms are
+ * answered by redirects that end at the client, and browsers apply form-action to each redirect
+ * after a form submission. A route sets it on its answer, which takes precedence over this plugin's.
+ */
+export function pageCspAllowingFormTargets(formTargets: readonly string[]): string {
+  const sources = new Set<string>();
+  for (const target of formTargets) {
+    try {
+      const url = new URL(target);
+      sources.add(url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : url.protocol);
+    } catch {
+      // Not a URL: nothing to allow.
+    }
+  }
+  return cspHeader({ ...PAGE_CSP.directives, formAction: [...PAGE_CSP.directives.formAction, ...sources] });
+}
+
+
+/**
+ * The page CSP with FORWARD_AUTH_HOSTS added to `form-action`: browsers apply form-action to the
+ * redirects that follow a form post, and the login form's 303 may go back to a protected app
+ * (its `next`). Each pattern becomes a host source on any port (`*.example.com:*` covers every
+ * depth of subdomain, as the pattern does); IPv6 literals have no host-source form and are left out.
+ */
+function withFormActionHosts(csp: typeof PAGE_CSP, hosts: readonly string[]): typeof PAGE_CSP {
+  const sources = hosts.filter((host) => !host.startsWith('[')).map((host) => `${host}:*`);
+  if (sources.length === 0) return csp;
+  return { ...csp, directives: { ...csp.directives, formAction: [...csp.directives.formAction, ...sources] } };
+}
 
 /**
  * Protective headers on every answer, chosen by what the answer is.
@@ -58,9 +93,9 @@ export const DOCS_CSP_HEADER = Object.entries(DOCS_CSP.directives)
  * check's cost, measured (docs/benchmarks.md). The helmet middleware is built once, here.
  */
 export const securityHeadersPlugin = fp(
-  async (app: FastifyInstance, { https }: { https: boolean }) => {
+  async (app: FastifyInstance, { https, formActionHosts = [] }: { https: boolean; formActionHosts?: readonly string[] }) => {
     const applyPageHeaders = helmet({
-      contentSecurityPolicy: PAGE_CSP,
+      contentSecurityPolicy: withFormActionHosts(PAGE_CSP, formActionHosts),
       // Plain-HTTP development must keep working; HSTS only matters (and only applies) over HTTPS.
       strictTransportSecurity: https,
       // Not helmet's `no-referrer`: under it browsers send `Origin: null` on same-origin form posts

@@ -7,6 +7,7 @@ import { recentAuthentication } from './20261206T1000-recent-authentication.js';
 import { emailVerified } from './20261206T1100-email-verified.js';
 import { emailLinks } from './20261206T1200-email-links.js';
 import { secondFactors } from './20261206T1300-second-factors.js';
+import { oidc } from './20261206T1400-oidc.js';
 
 /** Every migration in order. Listed, not scanned from a folder, so a build cannot miss one. */
 export function migrationsFor(dialect: DialectName): Record<string, Migration> {
@@ -18,5 +19,6 @@ export function migrationsFor(dialect: DialectName): Record<string, Migration> {
     '20261206T1100-email-verified': emailVerified(dialect),
     '20261206T1200-email-links': emailLinks(dialect),
     '20261206T1300-second-factors': secondFactors(dialect),
+    '20261206T1400-oidc': oidc(dialect),
   };
 }

@@ -4,8 +4,10 @@ import type { User } from '../../lib/types';
 import { useUser } from '../auth/session';
 import { DeleteAccountSection } from './DeleteAccountSection';
 import { EmailSection } from './EmailSection';
+import { PasskeysSection } from './PasskeysSection';
 import { PasswordSection } from './PasswordSection';
 import { SessionsSection } from './SessionsSection';
+import { TwoStepSection } from './TwoStepSection';
 
 /** The account page: where you are signed in, the email address, changing the password, deleting the account. */
 export function AccountPage() {
@@ -30,6 +32,8 @@ export function AccountPage() {
       <SessionsSection key={sessionsVersion} />
       <EmailSection email={user.email} verified={user.email_verified} onUserChanged={setUser} onErrors={setEmailErrors} />
       <PasswordSection onChanged={passwordChanged} onErrors={setPasswordErrors} />
+      <TwoStepSection />
+      <PasskeysSection />
       <DeleteAccountSection username={user.username} onErrors={setDeleteErrors} />
     </>
   );
