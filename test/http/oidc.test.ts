@@ -623,7 +623,6 @@ describe('OpenID Connect keys', () => {
   after(async () => server?.close());
 
   it('stores the RS256 key like the others (sealed), and picks up `gatehouse keys rotate` without a restart', async () => {
-    // The provider (and its first key) is made on first use: registering an app is one.
     const created = await server.services.oidc.clients.create({ clientName: 'Rotation', redirectUris: [REDIRECT_URI], firstParty: true });
     const rows = await server.services.db.selectFrom('signing_keys').select(['kid', 'alg', 'purpose', 'private_jwk']).execute();
     const oidcKey = rows.find((row) => row.purpose === 'oidc');
