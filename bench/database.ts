@@ -7,7 +7,8 @@ import pg from 'pg';
 /**
  * The benchmark's own database: created fresh for one run, seeded with plain SQL while the server
  * is stopped, dropped afterwards. The rows match src/storage/migrations/20261201T0500-initial-schema.ts
- * (users + password_credentials, and sessions for W6); the server creates the tables itself.
+ * (users + password_credentials, and sessions for W6) and 20261206T1300-second-factors.ts
+ * (totp_credentials for W7); the server creates the tables itself.
  */
 export interface BenchDatabase {
   dialect: 'sqlite' | 'postgres';
@@ -15,6 +16,12 @@ export interface BenchDatabase {
   url: string;
   /** Add users `seed<from+1>` … `seed<to>`, all with the same password hash. */
   seedUsers(from: number, to: number, passwordHash: string): Promise<void>;
+  /**
+   * Turn TOTP on for users `seed<from+1>` … `seed<to>`: a confirmed credential whose stored secret
+   * is `sealedSecret` (as KeyVault.seal leaves it), the state POST /api/me/mfa/totp/confirm ends
+   * in, without its recovery codes; users.totp_last_step stays 0, so every step is still unused.
+   */
+  enableTotp(from: number, to: number, sealedSecret: string): Promise<void>;
   /** One session per seeded user ordinal; returns the cookie values (the server stores only their SHA-256). */
   seedSessions(ordinals: number[]): Promise<string[]>;
   countUsers(): Promise<number>;
@@ -91,6 +98,24 @@ export function sqliteDatabase(dir: string, file = 'gatehouse-bench.db'): BenchD
           }
         });
         for (let start = from + 1; start <= to; start += CHUNK) chunk(start, Math.min(to, start + CHUNK - 1));
+      } finally {
+        db.close();
+      }
+    },
+    async enableTotp(from, to, sealedSecret) {
+      const db = open();
+      try {
+        const now = new Date().toISOString();
+        const insert = db.prepare(
+          `insert into totp_credentials (user_id, secret_encrypted, confirmed_at, created_at)
+           select id, ?, ?, ? from users where username_normalized = ?`,
+        );
+        const inserted = db.transaction(() => {
+          let rows = 0;
+          for (let n = from + 1; n <= to; n += 1) rows += insert.run(sealedSecret, now, now, seedUsername(n)).changes;
+          return rows;
+        })();
+        if (inserted !== to - from) throw new Error(`enableTotp: ${inserted} of ${to - from} users found`);
       } finally {
         db.close();
       }
@@ -191,6 +216,16 @@ async function createPostgres(adminUrl: string, run: string, name: string, templ
         // Fresh statistics, so the planner sees a million rows rather than the empty table it started with.
         await client.query('analyze users');
         await client.query('analyze password_credentials');
+      }),
+    enableTotp: (from, to, sealedSecret) =>
+      withClient(async (client) => {
+        const { rowCount } = await client.query(
+          `insert into totp_credentials (user_id, secret_encrypted, confirmed_at, created_at)
+           select u.id, $3, $4, $4 from generate_series($1::int, $2::int) as g join users u on u.username_normalized = 'seed' || g`,
+          [from + 1, to, sealedSecret, new Date().toISOString()],
+        );
+        if (rowCount !== to - from) throw new Error(`enableTotp: ${rowCount ?? 0} of ${to - from} users found`);
+        await client.query('analyze totp_credentials');
       }),
     seedSessions: (ordinals) =>
       withClient(async (client) => {

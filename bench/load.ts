@@ -21,10 +21,27 @@ export interface LoadSpec {
   perConnection?: (index: number) => Request[];
   /** Called before every request: for bodies that must differ each time (unique usernames). */
   setupRequest?: (request: Request) => Request;
+  /**
+   * Requests that together make one operation (W7: the password, then a code with the first
+   * answer's token), each connection going through them again and again. The result then counts
+   * operations: `rps` and `latency` are of passes whose last answer was expected, timed from the
+   * first request; `statuses` still count every response. Used instead of `body`, `setupRequest`
+   * and `perConnection`; `method`, `headers` and `path` (the first step's) still apply.
+   */
+  sequence?: SequenceStep[];
   /** Statuses that count as the workload's answer; anything else is reported as unexpected. */
   expect: number[];
   /** The server's process: its CPU time during the run is recorded, to show which side was the bottleneck. */
   serverPid?: number;
+}
+
+/** One request of a `sequence`. `context` is the pass's own: empty at its first step, shared by its later ones. */
+export interface SequenceStep {
+  path: string;
+  /** This pass's body, from what earlier steps left in `context`; null abandons the pass (the next starts at the first step). */
+  body: (context: Record<string, unknown>) => string | null;
+  /** Keeps what later steps need from the answer. */
+  onResponse?: (status: number, body: string, context: Record<string, unknown>) => void;
 }
 
 export interface LatencySummary {
@@ -51,6 +68,8 @@ export interface LoadResult {
   unexpected: number;
   errors: number;
   timeouts: number;
+  /** For a `sequence`: passes abandoned before their last step (an earlier answer gave it nothing to send). */
+  abandoned?: number;
   /** Latency of the expected answers, measured per response (sub-millisecond, unlike autocannon's histogram). */
   latency: LatencySummary;
   /**
@@ -90,6 +109,34 @@ export class Samples {
   }
 }
 
+/**
+ * A `sequence` as autocannon's `requests`. Each pass's time runs from building its first request
+ * (just before it is sent) to the answer to its last; autocannon gives every pass a fresh
+ * `context` object, which keys the start time.
+ */
+function sequenceRequests(spec: LoadSpec, steps: SequenceStep[], expected: Set<number>, samples: Samples): Request[] {
+  const started = new WeakMap<object, number>();
+  const last = steps.length - 1;
+  return steps.map(
+    (step, i): Request => ({
+      method: spec.method ?? 'GET',
+      path: step.path,
+      headers: spec.headers ?? {},
+      setupRequest: (request, context) => {
+        if (i === 0) started.set(context, performance.now());
+        const body = step.body(context as Record<string, unknown>);
+        // autocannon reads a falsy request as "start the next pass at the first request".
+        return body === null ? (null as unknown as Request) : { ...request, body };
+      },
+      onResponse: (status, body, context) => {
+        step.onResponse?.(status, body, context as Record<string, unknown>);
+        const start = started.get(context);
+        if (i === last && start !== undefined && expected.has(status)) samples.add(performance.now() - start);
+      },
+    }),
+  );
+}
+
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   return (await runLoadWithSamples(spec)).result;
 }
@@ -98,6 +145,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
 export function runLoadWithSamples(spec: LoadSpec): Promise<{ result: LoadResult; samples: Samples }> {
   const expected = new Set(spec.expect);
   const samples = new Samples();
+  const sequence = spec.sequence ? sequenceRequests(spec, spec.sequence, expected, samples) : null;
   let connectionIndex = 0;
   const options: autocannon.Options = {
     url: `${spec.origin}${spec.path}`,
@@ -120,6 +168,7 @@ export function runLoadWithSamples(spec: LoadSpec): Promise<{ result: LoadResult
           },
         }
       : {}),
+    ...(sequence ? { requests: sequence } : {}),
   };
   const serverCpuBefore = spec.serverPid === undefined ? null : cpuSecondsOfTree(spec.serverPid);
   const ownCpuBefore = process.cpuUsage();
@@ -154,6 +203,7 @@ export function runLoadWithSamples(spec: LoadSpec): Promise<{ result: LoadResult
         unexpected,
         errors: result.errors,
         timeouts: result.timeouts,
+        ...(sequence ? { abandoned: result.resets } : {}),
         latency,
         ...(serverCpuBefore !== null && serverCpuAfter !== null
           ? { cpu: { serverSeconds: serverCpuAfter - serverCpuBefore, loadGeneratorSeconds: (ownCpu.user + ownCpu.system) / 1e6 } }
@@ -162,7 +212,8 @@ export function runLoadWithSamples(spec: LoadSpec): Promise<{ result: LoadResult
       resolve({ result: loadResult, samples });
     });
     instance.on('response', (_client: Client, statusCode: number, _bytes: number, responseTime: number) => {
-      if (expected.has(statusCode)) samples.add(responseTime);
+      // A sequence's samples are whole passes, taken in its last step's onResponse.
+      if (!sequence && expected.has(statusCode)) samples.add(responseTime);
     });
   });
 }
@@ -239,6 +290,7 @@ export function describe(result: LoadResult): string {
     `${result.rps.toFixed(1)} rps, p50 ${result.latency.p50Ms.toFixed(2)} ms, p99 ${result.latency.p99Ms.toFixed(2)} ms, mean ${result.latency.meanMs.toFixed(2)} ms` +
     (cpu ? `; ${cpu}` : '') +
     (result.errors > 0 ? `, ${result.errors} errors` : '') +
+    (result.abandoned ? `, ${result.abandoned} passes abandoned` : '') +
     (others.length > 0 ? `, other statuses: ${others.join(' ')}` : '')
   );
 }

@@ -16,14 +16,16 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import bcrypt from 'bcrypt';
 import type { Config } from '../src/config.js';
+import type { KeyVault } from '../src/tokens/keys.js';
 import { postgresDatabase, seedUsername, sqliteDatabase } from './database.js';
+import type { BenchDatabase } from './database.js';
 import { describe, runLoad, warmUp } from './load.js';
 import type { LoadResult, LoadSpec } from './load.js';
 import { killAllNow, rssOfTree, sleep } from './processes.js';
 import { gitState, machine, renderMarkdown, renderTable, rows } from './report.js';
 import type { HashCost, Results, Soak } from './report.js';
 import { interleave, median, roundSeconds } from './rounds.js';
-import { accessToken, baseEnv, Bench, drainHashQueue, loginCookie, ROOT, SERVER_ENTRY, startBareServer, startGatehouse } from './servers.js';
+import { accessToken, baseEnv, Bench, drainHashQueue, loginCookie, ROOT, SERVER_ENTRY, startBareServer, startGatehouse, twoStepLogin } from './servers.js';
 import type { Server } from './servers.js';
 import { sizeRun } from './sizes.js';
 import { PROFILE_DIR, summarizeProfile } from './top-functions.js';
@@ -38,6 +40,10 @@ import {
   SEED_PASSWORD,
   signupSpec,
   spread,
+  TOTP_SECRET,
+  totpPoolSize,
+  TotpUsers,
+  twoStepLoginSpec,
   unknownUserSpec,
   wrongPasswordSpec,
 } from './workloads.js';
@@ -48,7 +54,7 @@ const CLI_ENTRY = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 /** W5 runs this many times the per-workload duration (see there). */
 const W5_DURATION_FACTOR = 3;
 
-const WORKLOADS = ['floor', 'W1', 'W2', 'W3', 'W3b', 'FA', 'W4', 'W5', 'W6', 'soak'] as const;
+const WORKLOADS = ['floor', 'W1', 'W2', 'W3', 'W3b', 'FA', 'W4', 'W7', 'W5', 'W6', 'soak'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -231,8 +237,11 @@ async function checkRun(
   }
 }
 
-/** Phase 1: one server on the base population, every workload except W6. */
-async function mainRun(bench: Bench, options: Options, results: Results, baseUsers: number): Promise<void> {
+/**
+ * Phase 1: one server on the base population, every workload except W6. `totpUsers`: W7's users
+ * with TOTP on, seeded beyond the base population (null when W7 is not asked for).
+ */
+async function mainRun(bench: Bench, options: Options, results: Results, baseUsers: number, totpUsers: TotpUsers | null): Promise<void> {
   const run = (w: Workload) => options.only.has(w);
   const server = await startGatehouse(bench, 'main', options.profile);
   const { origin } = server;
@@ -271,6 +280,18 @@ async function mainRun(bench: Bench, options: Options, results: Results, baseUse
       say(`  checks: ${describe(checks)}`);
       say(`  logins: ${describe(logins)}`);
       results.W4 = { checks, logins };
+      await drain();
+    }
+    if (run('W7') && totpUsers) {
+      await twoStepLogin(origin, totpUsers);
+      say(`→ W7: W3 and a storm of two-step logins (password, then a TOTP code) at the same time, ${d} s, over ${totpUsers.count.toLocaleString('en-US')} TOTP users`);
+      const [checks, logins] = await Promise.all([
+        runLoad(checkSpec('W7 session checks during a two-step login storm', origin, d, '/check_session', cookieHeaders)),
+        runLoad(twoStepLoginSpec(origin, d, totpUsers)),
+      ]);
+      say(`  checks: ${describe(checks)}`);
+      say(`  two-step logins: ${describe(logins)}`);
+      results.W7 = { checks, logins };
       await drain();
     }
     if (run('W5')) {
@@ -321,6 +342,26 @@ async function soak(server: Server, seconds: number, cookieHeaders: Array<Record
   const growth = baselineMb > 0 ? finalMb / baselineMb - 1 : 0;
   say(`  ${describe(checks)}; RSS ${baselineMb.toFixed(1)} MB at ${baseline?.t ?? 0} s → ${finalMb.toFixed(1)} MB at ${final?.t ?? 0} s (${(growth * 100).toFixed(1)} %)`);
   return { seconds, samples, baselineMb, finalMb, growth, checks };
+}
+
+/**
+ * W7's users: `seed<base+1>` … beyond the base population, which W2, W4 and W5 cycle through and
+ * W3 picks from, so their one-step logins never meet a second step. All share TOTP_SECRET, sealed
+ * with the server's own KeyVault (from dist/, as loadConfig) under the purpose src/composition.ts
+ * gives TOTP secrets: ciphertext when KEY_ENCRYPTION_SECRET is set, else the plain base32 the
+ * server then reads as is.
+ */
+async function seedTotpUsers(database: BenchDatabase, config: Readonly<Config>, base: number, passwordHash: string, loginLimitPerSecond: number): Promise<TotpUsers> {
+  const { KeyVault: Vault } = (await import(pathToFileURL(join(ROOT, 'dist', 'src', 'tokens', 'keys.js')).href)) as { KeyVault: typeof KeyVault };
+  const count = totpPoolSize(loginLimitPerSecond);
+  const start = Date.now();
+  await database.seedUsers(base, base + count, passwordHash);
+  await database.enableTotp(base, base + count, new Vault(config.keyEncryptionSecret, 'totp-secret-encryption').seal(TOTP_SECRET));
+  say(
+    `W7: ${count.toLocaleString('en-US')} more users with TOTP on (seed${base + 1} … seed${base + count}, one shared secret) in ${((Date.now() - start) / 1000).toFixed(1)} s; ` +
+      `${(count / loginLimitPerSecond).toFixed(0)} s of logins at the physical limit before one comes round again`,
+  );
+  return new TotpUsers(base + 1, count);
 }
 
 function newProfiles(since: number): string[] {
@@ -389,9 +430,11 @@ async function main(): Promise<number> {
     say(`fresh ${options.db} database, ${base.toLocaleString('en-US')} users seeded in ${((Date.now() - seedStart) / 1000).toFixed(1)} s (all with one shared bcrypt hash)`);
     // W6's smallest database: a copy taken now, before the main run's logins and signups add rows to this one.
     const w6Base = options.only.has('W6') ? bench.track(await bench.database.clone(`w6-${base}`)) : null;
+    // After the copy, so W6's sizes stay plain users.
+    const totpUsers = options.only.has('W7') ? await seedTotpUsers(bench.database, config, base, hash, cost.limitPerSecond) : null;
 
-    const mainWorkloads: Workload[] = ['floor', 'W1', 'W2', 'W3', 'W3b', 'FA', 'W4', 'W5', 'soak'];
-    if (mainWorkloads.some((w) => options.only.has(w))) await mainRun(bench, options, results, base);
+    const mainWorkloads: Workload[] = ['floor', 'W1', 'W2', 'W3', 'W3b', 'FA', 'W4', 'W7', 'W5', 'soak'];
+    if (mainWorkloads.some((w) => options.only.has(w))) await mainRun(bench, options, results, base, totpUsers);
     if (w6Base) results.W6 = await sizeRun(bench, options, w6Base, hash);
   } catch (error) {
     // What was measured before the failure is still worth a table.

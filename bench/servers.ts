@@ -9,6 +9,7 @@ import { freePort, logTail, startProcess, stopAll, waitFor } from './processes.j
 import type { Managed } from './processes.js';
 import { PROFILE_DIR } from './top-functions.js';
 import { SEED_PASSWORD, WRONG_PASSWORD, say } from './workloads.js';
+import type { TotpUsers } from './workloads.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const SERVER_ENTRY = join(ROOT, 'dist', 'src', 'main.js');
@@ -151,6 +152,22 @@ export async function loginCookie(origin: string, username: string): Promise<str
     .map((cookie) => cookie.split(';')[0] ?? '')
     .filter(Boolean)
     .join('; ');
+}
+
+/**
+ * One two-step login of W7's next user, by hand, before the storm: a seeding or code mistake stops
+ * the run here with the server's answer, rather than as a storm of 401s.
+ */
+export async function twoStepLogin(origin: string, users: TotpUsers): Promise<void> {
+  const ordinal = users.next();
+  const username = seedUsername(ordinal);
+  const first = await postJson(origin, '/login', { username, password: SEED_PASSWORD });
+  const firstText = await first.text();
+  const mfaToken = first.status === 200 ? (JSON.parse(firstText) as { mfa_token?: string }).mfa_token : undefined;
+  if (!mfaToken) throw new Error(`POST /login as ${username} (TOTP on) answered ${first.status} without an mfa_token: ${firstText}`);
+  const second = await postJson(origin, '/login/mfa', { mfa_token: mfaToken, code: users.code(ordinal) });
+  const secondText = await second.text();
+  if (second.status !== 200) throw new Error(`POST /login/mfa as ${username} answered ${second.status}: ${secondText}`);
 }
 
 export async function accessToken(origin: string, username: string): Promise<string> {

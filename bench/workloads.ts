@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { Request } from 'autocannon';
 import { seedUsername } from './database.js';
 import { describe, runLoad, warmUp } from './load.js';
@@ -93,6 +94,120 @@ export function unknownUserSpec(origin: string, duration: number): LoadSpec {
 export function signupSpec(origin: string, duration: number): LoadSpec {
   let next = 0;
   return postSpec('W1 signups', origin, '/signup', 8, duration, () => JSON.stringify({ username: `signup${next++}`, password: SEED_PASSWORD }), [201]);
+}
+
+/**
+ * The TOTP secret (base32, 160 bits) every W7 user shares: the bench seeds it, sealed as the server
+ * stores it, and makes their codes from it. One secret is enough: the server keeps each user's last
+ * accepted time step apart, and a code is checked against the user's own row.
+ */
+export const TOTP_SECRET = 'GATEHOUSEBENCHTOTPSECRETSHARED23';
+/** RFC 6238 as src/mfa/totp.ts uses it: 30-second steps, 6 digits, HMAC-SHA1. */
+const TOTP_STEP_SECONDS = 30;
+
+function base32Bytes(base32: string): Buffer {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const bytes: number[] = [];
+  let value = 0;
+  let bits = 0;
+  for (const char of base32) {
+    value = (value << 5) | alphabet.indexOf(char);
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes.push((value >>> bits) & 0xff);
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+/** RFC 6238's code for time step `step`: HMAC-SHA1 over the big-endian step counter, dynamic truncation (RFC 4226 §5.3). */
+export function totpCode(key: Buffer, step: number): string {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = (mac[mac.length - 1] ?? 0) & 0x0f;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+/**
+ * W7's users: enough that none comes round within one time step even at twice the physical login
+ * limit (logins are bcrypt-bound, so no storm runs faster), and never fewer than 2000.
+ */
+export function totpPoolSize(loginLimitPerSecond: number): number {
+  return Math.max(2000, Math.ceil(2 * loginLimitPerSecond * TOTP_STEP_SECONDS));
+}
+
+/**
+ * The seeded users with TOTP on, `seed<first>` … `seed<first + count - 1>`, taken in turn. The
+ * server accepts a time step once per user (users.totp_last_step must grow; codes of steps T−1, T
+ * and T+1 are tried), so this remembers the step it last sent for each user: a user who comes
+ * round again within one step gets the next step's code, which the server still takes; a third
+ * time in one step would be refused (a 401, which makes the row INVALID), and the pool's size
+ * (totpPoolSize) keeps that from happening.
+ */
+export class TotpUsers {
+  readonly #key = base32Bytes(TOTP_SECRET);
+  readonly #lastStep = new Map<number, number>();
+  #next = 0;
+
+  constructor(
+    readonly first: number,
+    readonly count: number,
+  ) {}
+
+  /** The next user's ordinal, in turn. */
+  next(): number {
+    return this.first + (this.#next++ % this.count);
+  }
+
+  /** The code to send for `ordinal` now, its step counted as spent. */
+  code(ordinal: number): string {
+    const now = Math.floor(Date.now() / 1000 / TOTP_STEP_SECONDS);
+    const step = Math.min(now + 1, Math.max(now, (this.#lastStep.get(ordinal) ?? 0) + 1));
+    this.#lastStep.set(ordinal, step);
+    return totpCode(this.#key, step);
+  }
+}
+
+/**
+ * W7's storm: two-step logins on 16 connections, as W2's. Each pass is POST /login with a TOTP
+ * user's password (200 with an mfa_token, no session), then POST /login/mfa with that token and the
+ * current code (200 with the session). A pass whose first answer carries no token is abandoned.
+ * `rps` counts whole logins, two requests each.
+ */
+export function twoStepLoginSpec(origin: string, duration: number, users: TotpUsers): LoadSpec {
+  return {
+    title: 'W7 two-step logins',
+    origin,
+    path: '/login',
+    method: 'POST',
+    connections: 16,
+    duration,
+    headers: { 'content-type': 'application/json' },
+    sequence: [
+      {
+        path: '/login',
+        body: (context) => {
+          const ordinal = users.next();
+          context.ordinal = ordinal;
+          return JSON.stringify({ username: seedUsername(ordinal), password: SEED_PASSWORD });
+        },
+        onResponse: (status, body, context) => {
+          if (status === 200) context.mfaToken = (JSON.parse(body) as { mfa_token?: string }).mfa_token;
+        },
+      },
+      {
+        path: '/login/mfa',
+        body: (context) => {
+          const { ordinal, mfaToken } = context;
+          if (typeof ordinal !== 'number' || typeof mfaToken !== 'string') return null;
+          return JSON.stringify({ mfa_token: mfaToken, code: users.code(ordinal) });
+        },
+      },
+    ],
+    expect: [200],
+  };
 }
 
 /** Warm up, run, and print one line of results. */

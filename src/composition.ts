@@ -169,7 +169,7 @@ export function createServices(config: Readonly<Config>, deps: ServiceDependenci
     mfa,
     passkeys,
     bucketlists: new BucketlistService({ db, dialect: storage.dialect, clock }),
-    admin: new AdminService({ db, accounts }),
+    admin: new AdminService({ db, clock, accounts, mfa, mailer }),
     oidc: new OidcService({
       db,
       clock,

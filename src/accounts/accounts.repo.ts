@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../storage/database.js';
-import type { Role } from './accounts.table.js';
+import type { CreatedVia, Role } from './accounts.table.js';
 
 /** A user as the application sees it: never the password hash. */
 export interface UserRecord {
@@ -81,7 +81,7 @@ export async function findUserById(db: Db, id: number): Promise<UserRecord | nul
 export interface LoginRecord {
   user: UserRecord;
   passwordHash: string | null;
-  /** Made by the CLI: exempt from REQUIRE_EMAIL_VERIFICATION. */
+  /** Made by the CLI or an admin: exempt from REQUIRE_EMAIL_VERIFICATION. */
   madeByOperator: boolean;
 }
 
@@ -94,7 +94,7 @@ export async function findUserForLogin(db: Db, identifier: string): Promise<Logi
     .select([...userColumns, 'password_credentials.password_hash', 'users.created_via'])
     .where(key.includes('@') ? 'users.email_normalized' : 'users.username_normalized', '=', key)
     .executeTakeFirst();
-  return row ? { user: toUserRecord(row), passwordHash: row.password_hash, madeByOperator: row.created_via === 'cli' } : null;
+  return row ? { user: toUserRecord(row), passwordHash: row.password_hash, madeByOperator: row.created_via !== 'signup' } : null;
 }
 
 /** The same record by id: for a sign-in whose first factor was not a password (a passkey). */
@@ -105,7 +105,7 @@ export async function findLoginRecordById(db: Db, userId: number): Promise<Login
     .select([...userColumns, 'password_credentials.password_hash', 'users.created_via'])
     .where('users.id', '=', userId)
     .executeTakeFirst();
-  return row ? { user: toUserRecord(row), passwordHash: row.password_hash, madeByOperator: row.created_via === 'cli' } : null;
+  return row ? { user: toUserRecord(row), passwordHash: row.password_hash, madeByOperator: row.created_via !== 'signup' } : null;
 }
 
 /** The user whose address this is (compared as stored: NFC, lower case), or null. */
@@ -159,7 +159,7 @@ export async function usernameOrEmailTaken(db: Db, username: string, email: stri
 
 export async function insertUser(
   db: Db,
-  input: { username: string; email: string | null; emailVerified?: boolean; role: Role; passwordHash: string; now: string; createdVia?: 'signup' | 'cli' },
+  input: { username: string; email: string | null; emailVerified?: boolean; role: Role; passwordHash: string; now: string; createdVia?: CreatedVia },
 ): Promise<UserRecord> {
   return db.transaction().execute(async (trx) => {
     const row = await trx

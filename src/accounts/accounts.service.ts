@@ -70,10 +70,11 @@ export class AccountService {
   /**
    * Create an account with a password. Throws ValidationError (422) or ConflictError (409).
    * `byOperator`: made by the CLI, which vouches for the address (stored verified) and exempts the
-   * account from REQUIRE_EMAIL_VERIFICATION. `requireEmail`: an address is required (signups
+   * account from REQUIRE_EMAIL_VERIFICATION. `byAdmin`: the id of the admin who made it (the
+   * console), with the same trust as the CLI. `requireEmail`: an address is required (signups
    * while REQUIRE_EMAIL_VERIFICATION is on: without one, the account could never sign in).
    */
-  async signUp(input: SignUpInput, meta: RequestMeta, role: Role = 'user', options: { byOperator?: boolean; requireEmail?: boolean } = {}): Promise<UserRecord> {
+  async signUp(input: SignUpInput, meta: RequestMeta, role: Role = 'user', options: { byOperator?: boolean; byAdmin?: number; requireEmail?: boolean } = {}): Promise<UserRecord> {
     const { db, clock, hasher } = this.deps;
     const fields = signUpProblems(input);
     if (options.requireEmail && !input.email?.trim()) fields.email = 'Enter your email address: you will need it to sign in.';
@@ -89,13 +90,16 @@ export class AccountService {
     const now = isoNow(clock);
     let user: UserRecord;
     try {
-      const byOperator = options.byOperator ?? false;
-      user = await repo.insertUser(db, { username: input.username, email, emailVerified: byOperator, createdVia: byOperator ? 'cli' : 'signup', role, passwordHash, now });
+      // An address given by the operator or an admin is taken as verified, as they vouch for it.
+      const byOperator = (options.byOperator ?? false) || options.byAdmin !== undefined;
+      const createdVia = options.byAdmin !== undefined ? 'admin' : byOperator ? 'cli' : 'signup';
+      user = await repo.insertUser(db, { username: input.username, email, emailVerified: byOperator, createdVia, role, passwordHash, now });
     } catch (error) {
       if (!(error instanceof UniqueViolationError)) throw error;
       throw error.constraint.includes('email') ? emailTaken() : usernameTaken();
     }
-    await recordAudit(db, { event: options.byOperator || role === 'admin' ? 'user_created' : 'signup', userId: user.id, username: user.username, ...meta }, now);
+    const event = options.byOperator || options.byAdmin !== undefined || role === 'admin' ? 'user_created' : 'signup';
+    await recordAudit(db, { event, userId: user.id, username: user.username, actorId: options.byAdmin ?? null, ...meta }, now);
     return user;
   }
 

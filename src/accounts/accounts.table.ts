@@ -2,6 +2,9 @@ import type { ColumnType, Generated } from 'kysely';
 
 export type Role = 'user' | 'admin';
 
+/** How an account was made: signing up, the operator's CLI, or an admin (the console, POST /api/admin/users). */
+export type CreatedVia = 'signup' | 'cli' | 'admin';
+
 export interface UsersTable {
   id: Generated<number>;
   /** As the user typed it. */
@@ -19,7 +22,7 @@ export interface UsersTable {
   /** Grows with each change that ends every login (password set, disabled); see accounts.repo.ts. */
   credential_epoch: Generated<number>;
   /** `cli`: made by an operator (exempt from REQUIRE_EMAIL_VERIFICATION); `signup`: everyone else. */
-  created_via: ColumnType<'signup' | 'cli', 'signup' | 'cli' | undefined, never>;
+  created_via: ColumnType<CreatedVia, CreatedVia | undefined, never>;
   /** The last accepted TOTP time step (0: none): a code at or before it is refused. bigint: a string on PostgreSQL. */
   totp_last_step: ColumnType<string | number, number | undefined, number>;
   created_at: string;

@@ -1,12 +1,17 @@
 import type { UserRecord } from '../accounts/accounts.repo.js';
 import * as accounts from '../accounts/accounts.repo.js';
-import type { AccountService } from '../accounts/accounts.service.js';
+import type { AccountService, SignUpInput } from '../accounts/accounts.service.js';
 import type { Role } from '../accounts/accounts.table.js';
 import type { AuditQuery, AuditRecord } from '../audit/audit.repo.js';
 import { listAudit } from '../audit/audit.repo.js';
 import type { RequestMeta } from '../audit/request-meta.js';
-import { ValidationError } from '../errors.js';
+import { NotFoundError, ValidationError } from '../errors.js';
+import type { Mailer } from '../mail/mailer.js';
+import type { MfaService } from '../mfa/mfa.service.js';
 import type { Db } from '../storage/database.js';
+import { isoNow } from '../storage/database.js';
+import { dashboardCounts } from './dashboard.repo.js';
+import type { DashboardCounts } from './dashboard.repo.js';
 
 export interface Page<T> {
   items: T[];
@@ -28,10 +33,28 @@ export function userPatch(body: { role?: Role | undefined; disabled?: boolean | 
 
 export interface AdminServiceDeps {
   db: Db;
-  accounts: Pick<AccountService, 'updateAccount'>;
+  clock: () => number;
+  accounts: Pick<AccountService, 'updateAccount' | 'signUp'>;
+  mfa: Pick<MfaService, 'status'>;
+  mailer: Pick<Mailer, 'stats'>;
 }
 
-/** What the admin API does: list users, change a user's role or disabled flag, read the audit log. */
+/** One user as the console shows them: the record and their second factors. */
+export interface UserDetail {
+  user: UserRecord;
+  factors: { totp: boolean; recoveryCodesLeft: number; passkeys: number };
+}
+
+/** The dashboard: the database's counts, and this process's mail queue. */
+export interface Dashboard extends DashboardCounts {
+  at: string;
+  since: string;
+  mailQueue: number;
+}
+
+const HOUR_MS = 3600_000;
+
+/** What the admin API does: list, read and create users, change a user's role or disabled flag, read the audit log, the dashboard. */
 export class AdminService {
   constructor(private readonly deps: AdminServiceDeps) {}
 
@@ -49,6 +72,29 @@ export class AdminService {
    */
   async changeUser(actor: { id: number; meta: RequestMeta }, userId: number, patch: UserPatch): Promise<UserRecord> {
     return this.deps.accounts.updateAccount(userId, userPatch(patch), actor);
+  }
+
+  /** One user with their factors; 404 for an unknown id. */
+  async getUser(userId: number): Promise<UserDetail> {
+    const user = await accounts.findUserById(this.deps.db, userId);
+    if (!user) throw new NotFoundError();
+    return { user, factors: await this.deps.mfa.status(userId) };
+  }
+
+  /**
+   * An account made by an admin, with the password they chose (the user changes it after the
+   * first sign-in): the signup's rules, the address taken as verified, audited with the admin.
+   */
+  createUser(actor: { id: number; meta: RequestMeta }, input: SignUpInput, role: Role): Promise<UserRecord> {
+    return this.deps.accounts.signUp(input, actor.meta, role, { byAdmin: actor.id });
+  }
+
+  /** The numbers an operator watches: users, live sign-ins, the last hour's logins and locked accounts, the mail queue. */
+  async dashboard(): Promise<Dashboard> {
+    const now = this.deps.clock();
+    const at = isoNow(() => now);
+    const since = isoNow(() => now - HOUR_MS);
+    return { ...(await dashboardCounts(this.deps.db, at, since)), at, since, mailQueue: this.deps.mailer.stats.queued };
   }
 
   /** Security events, newest first. */

@@ -36,6 +36,10 @@ export const AUDIT_EVENTS = [
   'passkey_removed',
   'passkey_counter_regressed',
   'user_created',
+  'oidc_client_created',
+  'oidc_client_deleted',
+  'oidc_consent_given',
+  'oidc_grant_revoked',
 ] as const;
 
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];
@@ -97,13 +101,19 @@ export interface AuditQuery {
   page: number;
   userId?: number | undefined;
   event?: string | undefined;
+  /** Only rows at or after this instant (ISO 8601). */
+  since?: string | undefined;
+  /** Only rows before this instant (ISO 8601). */
+  until?: string | undefined;
 }
 
-/** Audit rows, newest first, optionally for one user and/or one event name. */
+/** Audit rows, newest first, optionally for one user, one event name and a time range. */
 export async function listAudit(db: Db, options: AuditQuery): Promise<{ items: AuditRecord[]; total: number }> {
   let query = db.selectFrom('audit_events');
   if (options.userId !== undefined) query = query.where('user_id', '=', options.userId);
   if (options.event !== undefined) query = query.where('event', '=', options.event);
+  if (options.since !== undefined) query = query.where('occurred_at', '>=', options.since);
+  if (options.until !== undefined) query = query.where('occurred_at', '<', options.until);
   const [rows, count] = await Promise.all([
     query
       .selectAll()

@@ -1,5 +1,6 @@
 import 'dotenv/config';
 import { parseArgs } from 'node:util';
+import { NO_REQUEST } from '../audit/request-meta.js';
 import { openStorage, withServices } from '../composition.js';
 import type { ServiceLog, Services } from '../composition.js';
 import { ConfigError, databaseLabel, loadConfig } from '../config.js';
@@ -232,7 +233,7 @@ async function oidcClientCommand(config: Readonly<Config>, sub: string | undefin
       postLogoutRedirectUris: values['post-logout-redirect-uri'] ?? [],
       tokenEndpointAuthMethod: values.public ? 'none' : 'client_secret_basic',
       firstParty: values['first-party'],
-    }),
+    }, { adminId: null, meta: NO_REQUEST }),
   );
   process.stdout.write(`${JSON.stringify(newClientJson(created), null, 2)}\n`);
   return null;

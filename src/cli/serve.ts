@@ -48,6 +48,14 @@ export async function serve(config: Readonly<Config>): Promise<void> {
   let stopping = false;
   let exitCode = 0;
   const recentExits: number[] = [];
+  // Workers that exited before they ever listened, in a row: a start that cannot succeed (a port
+  // in use, a database that refuses) however slowly the machine starts each one.
+  let failedStartsInARow = 0;
+  const listened = new Set<number>();
+  cluster.on('listening', (worker) => {
+    listened.add(worker.id);
+    failedStartsInARow = 0;
+  });
   for (let i = 0; i < config.workers; i += 1) cluster.fork();
   for (const warning of startWarnings(config)) process.stderr.write(`gatehouse: ${warning}\n`);
   const passkeys = passkeyWarning(config);
@@ -59,12 +67,15 @@ export async function serve(config: Readonly<Config>): Promise<void> {
       return;
     }
     process.stderr.write(`gatehouse: worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
-    // Workers that die as fast as they start (a port in use, a database that refuses) are not restarted forever.
+    // Workers that die as fast as they start, or that keep dying once started, are not restarted forever.
     const now = Date.now();
     recentExits.push(now);
     while (recentExits.length > 0 && now - (recentExits[0] ?? now) > CRASH_LOOP_WINDOW_MS) recentExits.shift();
-    if (recentExits.length > config.workers * 3) {
-      process.stderr.write(`gatehouse: workers keep exiting (${recentExits.length} in ${CRASH_LOOP_WINDOW_MS / 1000} s); stopping\n`);
+    if (!listened.delete(worker.id)) failedStartsInARow += 1;
+    const limit = config.workers * 3;
+    if (failedStartsInARow > limit || recentExits.length > limit) {
+      const why = failedStartsInARow > limit ? `${failedStartsInARow} in a row exited before listening` : `${recentExits.length} exits in ${CRASH_LOOP_WINDOW_MS / 1000} s`;
+      process.stderr.write(`gatehouse: workers keep exiting (${why}); stopping\n`);
       stop(1);
       return;
     }

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { recordAudit } from '../audit/audit.repo.js';
+import type { RequestMeta } from '../audit/request-meta.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { randomToken, sha256Hex } from '../sessions/tokens.js';
 import type { Db } from '../storage/database.js';
@@ -21,6 +23,12 @@ export interface NewClientInput {
   firstParty?: boolean | undefined;
 }
 
+/** Who registers or deletes an app, for the audit row: an admin over HTTP, or the operator's CLI (no id). */
+export interface ClientActor {
+  adminId: number | null;
+  meta: RequestMeta;
+}
+
 /** A client just made: the one time its secret is known (null for a public client). */
 export interface CreatedClient {
   client: OidcClientRecord;
@@ -39,9 +47,9 @@ export class OidcClientService {
   constructor(private readonly deps: { db: Db; clock: () => number; host: Pick<OidcProviderHost, 'provider'> }) {}
 
   /**
-   * @example await clients.create({ clientName: 'Grafana', redirectUris: ['https://grafana.example.com/login/generic_oauth'] })
+   * @example await clients.create({ clientName: 'Grafana', redirectUris: ['https://grafana.example.com/login/generic_oauth'] }, { adminId: admin.id, meta })
    */
-  async create(input: NewClientInput): Promise<CreatedClient> {
+  async create(input: NewClientInput, actor: ClientActor): Promise<CreatedClient> {
     const method = input.tokenEndpointAuthMethod ?? 'client_secret_basic';
     const clientSecret = method === 'none' ? null : randomToken();
     const client: OidcClientRecord = {
@@ -57,6 +65,7 @@ export class OidcClientService {
     if (client.clientName === '') throw new ValidationError({ client_name: 'Give the app a name.' });
     await this.#validate(client);
     await repo.insertClient(this.deps.db, client);
+    await recordAudit(this.deps.db, { event: 'oidc_client_created', actorId: actor.adminId, detail: { client_id: client.clientId, client_name: client.clientName, first_party: client.firstParty }, ...actor.meta }, client.createdAt);
     return { client, clientSecret };
   }
 
@@ -82,7 +91,9 @@ export class OidcClientService {
   }
 
   /** Delete a client: its grants, codes, tokens and consents end with it. */
-  async delete(clientId: string): Promise<void> {
-    if (!(await repo.deleteClient(this.deps.db, clientId))) throw new NotFoundError();
+  async delete(clientId: string, actor: ClientActor): Promise<void> {
+    const client = await repo.findClient(this.deps.db, clientId);
+    if (!client || !(await repo.deleteClient(this.deps.db, clientId))) throw new NotFoundError();
+    await recordAudit(this.deps.db, { event: 'oidc_client_deleted', actorId: actor.adminId, detail: { client_id: clientId, client_name: client.clientName }, ...actor.meta }, isoNow(this.deps.clock));
   }
 }

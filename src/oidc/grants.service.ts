@@ -1,3 +1,5 @@
+import { recordAudit } from '../audit/audit.repo.js';
+import type { RequestMeta } from '../audit/request-meta.js';
 import { NotFoundError } from '../errors.js';
 import type { Db } from '../storage/database.js';
 import { isoNow } from '../storage/database.js';
@@ -21,20 +23,26 @@ export class OidcGrantService {
     return (await repo.findConsent(this.deps.db, userId, clientId)) ?? [];
   }
 
-  /** Add scopes to what the user let an app see (a consent page's "allow", or a first-party app's request). */
-  async remember(userId: number, clientId: string, scopes: readonly string[]): Promise<void> {
+  /**
+   * Add scopes to what the user let an app see (a consent page's "allow", or a first-party app's
+   * request); audited when that adds anything, with what was added.
+   */
+  async remember(userId: number, clientId: string, scopes: readonly string[], meta: RequestMeta): Promise<void> {
     const stored = (await repo.findConsent(this.deps.db, userId, clientId)) ?? null;
-    const merged = [...new Set([...(stored ?? []), ...scopes])];
-    if (stored !== null && merged.length === stored.length) return;
-    await repo.saveConsent(this.deps.db, userId, clientId, merged, isoNow(this.deps.clock));
+    const added = [...new Set(scopes)].filter((scope) => !(stored ?? []).includes(scope));
+    if (stored !== null && added.length === 0) return;
+    const now = isoNow(this.deps.clock);
+    await repo.saveConsent(this.deps.db, userId, clientId, [...(stored ?? []), ...added], now);
+    await recordAudit(this.deps.db, { event: 'oidc_consent_given', userId, detail: { client_id: clientId, scopes: added.join(' ') }, ...meta }, now);
   }
 
   /** Remove an app: 404 when the user never let it in and it holds nothing of theirs. */
-  async revoke(userId: number, clientId: string): Promise<void> {
+  async revoke(userId: number, clientId: string, meta: RequestMeta): Promise<void> {
     const { consent, payloads } = await this.deps.db.transaction().execute(async (trx) => ({
       consent: await repo.deleteConsent(trx, userId, clientId),
       payloads: await deletePayloadsOf(trx, userId, clientId),
     }));
     if (!consent && payloads === 0) throw new NotFoundError();
+    await recordAudit(this.deps.db, { event: 'oidc_grant_revoked', userId, detail: { client_id: clientId }, ...meta }, isoNow(this.deps.clock));
   }
 }

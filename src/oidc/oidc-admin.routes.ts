@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import type { Config } from '../config.js';
 import type { RoutePlugin } from '../server/http.js';
 import { principal } from '../server/plugins/auth.js';
+import { requestMeta } from '../server/request-meta.js';
 import { errorResponses, PageQuery } from '../server/schemas.js';
 import { clientJson, newClientJson } from './client-json.js';
 import type { OidcService } from './oidc.service.js';
@@ -74,7 +75,7 @@ export const oidcAdminRoutes: RoutePlugin<{ config: Pick<Config, 'oidcEnabled'>;
         postLogoutRedirectUris: body.post_logout_redirect_uris,
         tokenEndpointAuthMethod: body.token_endpoint_auth_method,
         firstParty: body.first_party,
-      });
+      }, { adminId: principal(request).id, meta: requestMeta(request) });
       return reply.status(201).header('Cache-Control', 'no-store').send(newClientJson(created));
     },
   );
@@ -110,7 +111,7 @@ export const oidcAdminRoutes: RoutePlugin<{ config: Pick<Config, 'oidcEnabled'>;
       },
     },
     async (request, reply) => {
-      await oidc.clients.delete(request.params.client_id);
+      await oidc.clients.delete(request.params.client_id, { adminId: principal(request).id, meta: requestMeta(request) });
       return reply.status(204).send(null);
     },
   );
@@ -143,7 +144,7 @@ export const oidcAdminRoutes: RoutePlugin<{ config: Pick<Config, 'oidcEnabled'>;
       },
     },
     async (request, reply) => {
-      await oidc.grants.revoke(principal(request).id, request.params.client_id);
+      await oidc.grants.revoke(principal(request).id, request.params.client_id, requestMeta(request));
       return reply.status(204).send(null);
     },
   );

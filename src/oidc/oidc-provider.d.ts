@@ -103,6 +103,9 @@ declare module 'oidc-provider' {
     url: string;
     query: Record<string, string | string[] | undefined>;
     cookies: KoaCookies;
+    /** The client's address: the X-Forwarded-For Gatehouse sets from Fastify's (TRUST_PROXY applied). */
+    ip: string;
+    get(header: string): string;
     status: number;
     type: string;
     body: unknown;
@@ -129,6 +132,8 @@ declare module 'oidc-provider' {
 
   export interface InteractionDetails {
     uid: string;
+    /** When the interaction began (seconds). */
+    iat?: number;
     returnTo: string;
     prompt: { name: string; reasons: string[]; details: { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; [key: string]: unknown } };
     params: Record<string, string | undefined>;
@@ -157,6 +162,16 @@ declare module 'oidc-provider' {
     find(id: string): Promise<GrantInstance | undefined>;
   }
 
+  /** A pending sign-in request's interaction, as stored. */
+  export interface InteractionInstance {
+    iat?: number;
+    params: Record<string, string | undefined>;
+  }
+
+  export interface InteractionStatic {
+    find(id: string): Promise<InteractionInstance | undefined>;
+  }
+
   export interface SessionStatic {
     new (): SessionInstance;
     find(id: string): Promise<SessionInstance | undefined>;
@@ -177,6 +192,7 @@ declare module 'oidc-provider' {
     readonly Client: ClientStatic;
     readonly Grant: GrantStatic;
     readonly Session: SessionStatic;
+    readonly Interaction: InteractionStatic;
     callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
     use(middleware: KoaMiddleware): void;
     on(event: string, listener: (...args: unknown[]) => void): this;

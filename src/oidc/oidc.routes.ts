@@ -88,6 +88,16 @@ function freshLoginNeeded(details: InteractionDetails, login: ValidSession, nowS
   return false;
 }
 
+/**
+ * Whether the browser's login was made after the sign-in request began: a login on the request's
+ * own page (the passkey button) is the fresh one prompt=login and max_age ask for. The request's
+ * start is known to the second only, so a login must come in a later second (a login just before
+ * the request never counts as made after it).
+ */
+function loggedInSince(details: Pick<InteractionDetails, 'iat'>, login: ValidSession): boolean {
+  return details.iat !== undefined && Date.parse(login.authenticatedAt) >= (details.iat + 1) * 1000;
+}
+
 function requestedScopes(details: InteractionDetails): string[] {
   const asked = new Set((details.params.scope ?? '').split(' '));
   return OIDC_SCOPES.filter((scope) => asked.has(scope));
@@ -202,6 +212,19 @@ export const oidcRoutes: RoutePlugin<OidcRoutesOptions> = async (app, { config, 
     return client ? { provider, details, client } : null;
   }
 
+  /**
+   * The sign-in request of this browser's interaction cookie, when the interaction outlived the
+   * provider session it began in (a passkey sign-in on its page replaced the Gatehouse session,
+   * and the provider session ended with it): enough to start the request again.
+   */
+  async function orphanedRequest(request: FastifyRequest, reply: FastifyReply, uid: string): Promise<Pick<InteractionDetails, 'params' | 'iat'> | null> {
+    const provider = await oidc.host.provider();
+    const cookie = provider.app.createContext(request.raw, reply.raw).cookies.get(provider.cookieName('interaction'), { signed: true });
+    if (cookie !== uid) return null;
+    const stored = await provider.Interaction.find(uid);
+    return stored?.params.client_id ? { params: stored.params, iat: stored.iat } : null;
+  }
+
   function expired(reply: FastifyReply): FastifyReply {
     return sendHtml(reply, 400, renderOidcErrorPage({ status: 400, error: 'invalid_request', description: 'This sign-in request has expired or was not found.' }));
   }
@@ -223,6 +246,7 @@ export const oidcRoutes: RoutePlugin<OidcRoutesOptions> = async (app, { config, 
       renderOidcLoginPage({
         csrfToken: ensureCsrfCookie(request, reply, config),
         action: `${pagePath(uid)}/login`,
+        resume: pagePath(uid),
         clientName: client.clientName,
         username: state.username,
         remember: state.remember,
@@ -258,7 +282,7 @@ export const oidcRoutes: RoutePlugin<OidcRoutesOptions> = async (app, { config, 
    * request began with (another user logged in meanwhile). After a fresh login, the login the app
    * asked for has just happened: prompt=login and max_age are not asked again.
    */
-  function restart(reply: FastifyReply, { details }: Interaction, freshLogin: boolean): FastifyReply {
+  function restart(reply: FastifyReply, { details }: { details: Pick<InteractionDetails, 'params'> }, freshLogin: boolean): FastifyReply {
     const params = new URLSearchParams();
     for (const [name, value] of Object.entries(details.params)) if (typeof value === 'string') params.set(name, value);
     if (freshLogin) {
@@ -312,7 +336,7 @@ export const oidcRoutes: RoutePlugin<OidcRoutesOptions> = async (app, { config, 
     grant ??= new provider.Grant({ accountId, clientId: client.clientId });
     grant.addOIDCScope(scopes.join(' '));
     const grantId = await grant.save();
-    await oidc.grants.remember(login.userId, client.clientId, scopes);
+    await oidc.grants.remember(login.userId, client.clientId, scopes, requestMeta(request));
     return finish(request, reply, interaction, { consent: { grantId } }, true);
   }
 
@@ -322,10 +346,15 @@ export const oidcRoutes: RoutePlugin<OidcRoutesOptions> = async (app, { config, 
     async (request, reply) => {
       const { uid } = request.params;
       const interaction = await interactionOf(request, reply, uid);
-      if (!interaction) return expired(reply);
-      const { details, client } = interaction;
       const login = await authenticator.sessionFromCookie(request);
+      if (!interaction) {
+        const orphan = await orphanedRequest(request, reply, uid);
+        return orphan ? restart(reply, { details: orphan }, login !== null && loggedInSince(orphan, login)) : expired(reply);
+      }
+      const { details, client } = interaction;
       if (details.prompt.name === 'login') {
+        // A login made after this request began (a passkey sign-in on its page) is the fresh login it asks for.
+        if (login && loggedInSince(details, login)) return finishLogin(request, reply, interaction, login, true);
         if (login && !freshLoginNeeded(details, login, Math.floor(Date.now() / 1000))) return finishLogin(request, reply, interaction, login, false);
         return loginPage(request, reply, uid, client, { username: login?.user.username, notice: login ? `${client.clientName} asks you to log in again.` : undefined });
       }

@@ -30,7 +30,7 @@ export class OidcService {
 
   constructor(private readonly deps: OidcServiceDeps) {
     this.grants = new OidcGrantService({ db: deps.db, clock: deps.clock });
-    this.host = new OidcProviderHost({ ...deps, rememberConsent: (userId, clientId, scopes) => this.grants.remember(userId, clientId, scopes) });
+    this.host = new OidcProviderHost({ ...deps, rememberConsent: (userId, clientId, scopes, meta) => this.grants.remember(userId, clientId, scopes, meta) });
     this.clients = new OidcClientService({ db: deps.db, clock: deps.clock, host: this.host });
   }
 

@@ -7,6 +7,7 @@ import type { JWK } from 'jose';
 import { findUserById } from '../accounts/accounts.repo.js';
 import type { Config } from '../config.js';
 import { UnavailableError } from '../errors.js';
+import type { RequestMeta } from '../audit/request-meta.js';
 import type { SessionService, ValidSession } from '../sessions/sessions.service.js';
 import { constantTimeEqual, sha256Hex } from '../sessions/tokens.js';
 import type { Db } from '../storage/database.js';
@@ -68,7 +69,7 @@ export interface OidcProviderDeps {
   keys: KeyRing;
   sessions: Pick<SessionService, 'validate'>;
   /** Remembers what a first-party app was given (consent is never asked of the user). */
-  rememberConsent(userId: number, clientId: string, scopes: readonly string[]): Promise<void>;
+  rememberConsent(userId: number, clientId: string, scopes: readonly string[], meta: RequestMeta): Promise<void>;
   log: OidcLog;
 }
 
@@ -207,7 +208,7 @@ function createProvider(ProviderClass: typeof Provider, deps: OidcProviderDeps, 
     let allowed: string[];
     if (client.first_party === true) {
       allowed = [...ctx.oidc.requestParamOIDCScopes];
-      await deps.rememberConsent(userId, client.clientId, allowed);
+      await deps.rememberConsent(userId, client.clientId, allowed, { ip: ctx.ip || null, userAgent: ctx.get('user-agent').slice(0, 512) || null });
     } else {
       allowed = (await findConsent(db, userId, client.clientId)) ?? [];
     }

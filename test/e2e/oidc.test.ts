@@ -3,7 +3,8 @@
  * with openid-client doing its side) sends the browser to Gatehouse, which shows its login form
  * and its consent page; Allow takes the browser back to the app, which exchanges the code and
  * checks the ID token. The pages run under their real CSP: the redirects to the app after each
- * form post must pass `form-action`, or the browser stops (and reports a violation).
+ * form post must pass `form-action`, or the browser stops (and reports a violation). Then the
+ * account page lists the app, and removing it there ends its tokens.
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -38,7 +39,7 @@ describe('signing in to another app with Gatehouse (OpenID Connect)', { skip: br
 
   it('logs in on the Gatehouse form, asks consent, and lands back at the app with a code that yields a valid ID token', async () => {
     const redirectUri = `${appUrl}/callback`;
-    const created = await server.services.oidc.clients.create({ clientName: 'Photo Album', redirectUris: [redirectUri] });
+    const created = await server.services.oidc.clients.create({ clientName: 'Photo Album', redirectUris: [redirectUri] }, { adminId: null, meta: { ip: null, userAgent: null } });
     const rp = await relyingParty(server, {
       client_id: created.client.clientId,
       client_secret: created.clientSecret!,
@@ -83,13 +84,28 @@ describe('signing in to another app with Gatehouse (OpenID Connect)', { skip: br
     const again = await authorizationRequest(rp, { redirect_uri: redirectUri });
     await page.goto(again.url.href);
     await page.waitForURL((url) => url.href.startsWith(redirectUri));
-    await oidc.authorizationCodeGrant(rp, new URL(page.url()), { pkceCodeVerifier: again.verifier, expectedState: again.state, expectedNonce: again.nonce });
+    const second = await oidc.authorizationCodeGrant(rp, new URL(page.url()), { pkceCodeVerifier: again.verifier, expectedState: again.state, expectedNonce: again.nonce });
+
+    // The account page lists the app; removing it ends its tokens, and the next sign-in asks again.
+    await page.goto(`${server.url}/account`);
+    const apps = page.getByRole('region', { name: 'Apps you let in' });
+    await apps.getByRole('heading', { level: 3, name: 'Photo Album' }).waitFor();
+    await apps.getByText('who you are on Gatehouse, your username, your email address').waitFor();
+    await screenshot(page, 'e2e-oidc-account-apps');
+    await apps.getByRole('button', { name: 'Remove Photo Album' }).click();
+    await apps.getByRole('button', { name: 'Yes, remove' }).click();
+    await apps.getByText('Removed Photo Album.').waitFor();
+    await apps.getByText('No app signs in with your account.').waitFor();
+    await assert.rejects(oidc.fetchUserInfo(rp, second.access_token, String(user.id)), 'the removed app\'s access token stopped working');
+    await page.goto((await authorizationRequest(rp, { redirect_uri: redirectUri })).url.href);
+    await page.getByRole('heading', { level: 1, name: 'Allow access?' }).waitFor();
+    assert.deepEqual(problems, []);
     await context.close();
   });
 
   it('keeps the sign-in and consent pages free of serious accessibility problems', async () => {
     const redirectUri = `${appUrl}/callback`;
-    const created = await server.services.oidc.clients.create({ clientName: 'Accessible App', redirectUris: [redirectUri] });
+    const created = await server.services.oidc.clients.create({ clientName: 'Accessible App', redirectUris: [redirectUri] }, { adminId: null, meta: { ip: null, userAgent: null } });
     const rp = await relyingParty(server, {
       client_id: created.client.clientId,
       client_secret: created.clientSecret!,

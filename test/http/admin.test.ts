@@ -54,6 +54,9 @@ describe('admin API', () => {
       ['GET', '/api/admin/users', undefined],
       ['PATCH', `/api/admin/users/${user.id}`, { role: 'admin' }],
       ['GET', '/api/admin/audit', undefined],
+      ['POST', '/api/admin/users', { username: uniqueName('nope'), password: GOOD_PASSWORD }],
+      ['GET', `/api/admin/users/${user.id}`, undefined],
+      ['GET', '/api/admin/dashboard', undefined],
     ];
     for (const [method, path, body] of calls) {
       const res = await client.send<ErrorBody>(method, path, body);
@@ -190,6 +193,105 @@ describe('admin API', () => {
     }
     assert.equal((await admin.send('PATCH', '/api/admin/users/abc', {})).status, 422, 'validation before existence');
     assert.equal((await admin.request('PATCH', `/api/admin/users/${user.id}`, { json: { role: 'admin' } })).status, 403, 'CSRF applies to admins too');
+  });
+});
+
+describe('admin console API: creating users, one user, the dashboard, audit by time', () => {
+  let server: TestServer;
+  let admin: TestClient;
+  let adminId: number;
+  before(async () => {
+    server = await startTestServer({ LOGIN_FAILURES_PER_ACCOUNT: '3' });
+    ({ client: admin, id: adminId } = await adminClient(server));
+  });
+  after(async () => server.close());
+
+  it('creates a user with a first password: 201 admin view, the address verified, audited with the admin; the user can log in', async () => {
+    const username = uniqueName('made');
+    const res = await admin.send<AdminUser & { email_verified: boolean }>('POST', '/api/admin/users', { username, email: `${username}@example.com`, password: GOOD_PASSWORD, role: 'admin' });
+    assert.equal(res.status, 201, res.text);
+    assert.equal(res.body.username, username);
+    assert.equal(res.body.role, 'admin');
+    assert.equal(res.body.disabled, false);
+    assert.equal(res.body.email_verified, true);
+    assert.ok(!res.text.includes(GOOD_PASSWORD));
+    const login = await server.client().post('/login', { username, password: GOOD_PASSWORD });
+    assert.equal(login.status, 200);
+    const audit = await admin.get<Page<{ event: string; actor_id: number | null }>>(`/api/admin/audit?user_id=${res.body.id}`);
+    assert.deepEqual(audit.body.items.map((row) => [row.event, row.actor_id]).reverse()[0], ['user_created', adminId]);
+    const plain = await admin.send<AdminUser>('POST', '/api/admin/users', { username: uniqueName('plain'), password: GOOD_PASSWORD });
+    assert.equal(plain.status, 201);
+    assert.equal(plain.body.role, 'user', 'role defaults to user');
+    assert.equal(plain.body.email, null);
+  });
+
+  it("applies the signup's rules: 409 for a taken name or address, 422 for a bad name, a weak password or a bad role; CSRF applies", async () => {
+    const taken = uniqueName('taken');
+    assert.equal((await admin.send('POST', '/api/admin/users', { username: taken, email: `${taken}@example.com`, password: GOOD_PASSWORD })).status, 201);
+    assert.equal((await admin.send<ErrorBody>('POST', '/api/admin/users', { username: taken, password: GOOD_PASSWORD })).body.error.code, 'username_taken');
+    assert.equal((await admin.send<ErrorBody>('POST', '/api/admin/users', { username: uniqueName('x'), email: `${taken.toUpperCase()}@example.com`, password: GOOD_PASSWORD })).body.error.code, 'email_taken');
+    for (const [body, field] of [
+      [{ username: 'a', password: GOOD_PASSWORD }, 'username'],
+      [{ username: uniqueName('weak'), password: 'password' }, 'password'],
+      [{ username: uniqueName('role'), password: GOOD_PASSWORD, role: 'root' }, 'role'],
+      [{ password: GOOD_PASSWORD }, 'username'],
+    ] as const) {
+      const res = await admin.send<ErrorBody>('POST', '/api/admin/users', body);
+      assert.equal(res.status, 422, JSON.stringify(body));
+      assert.ok(res.body.error.fields?.[field], `${field} named: ${res.text}`);
+    }
+    assert.equal((await admin.request('POST', '/api/admin/users', { json: { username: uniqueName('csrf'), password: GOOD_PASSWORD } })).status, 403, 'CSRF applies');
+  });
+
+  it('shows one user with their factors; 404 for an unknown id', async () => {
+    const { user } = await signUpClient(server);
+    const res = await admin.get<{ user: AdminUser; factors: { totp: boolean; recovery_codes_left: number; passkeys: number } }>(`/api/admin/users/${user.id}`);
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.user.id, user.id);
+    assert.equal(res.body.user.disabled, false);
+    assert.deepEqual(res.body.factors, { totp: false, recovery_codes_left: 0, passkeys: 0 });
+    for (const id of ['999999', 'abc', '0']) assert.equal((await admin.get(`/api/admin/users/${id}`)).status, 404, id);
+  });
+
+  it('the dashboard counts users, live sign-ins, the last hour of logins and locked accounts', async () => {
+    type Dashboard = { at: string; users: { total: number; admins: number; disabled: number }; signed_in: { browser_sessions: number; token_logins: number }; last_hour: { since: string; logins_succeeded: number; logins_failed: number; locked_accounts: number }; mail_queue: number };
+    const before = (await admin.get<Dashboard>('/api/admin/dashboard')).body;
+    assert.equal(Date.parse(before.at) - Date.parse(before.last_hour.since), 3600_000);
+    const { user } = await signUpClient(server);
+    const victim = await signUpClient(server);
+    assert.equal((await server.client().post('/api/token', { username: user.username, password: GOOD_PASSWORD })).status, 200);
+    for (let i = 0; i < 4; i += 1) await server.client().post('/login', { username: victim.user.username, password: 'not the password' });
+    assert.equal((await admin.send('PATCH', `/api/admin/users/${user.id}`, { disabled: true })).status, 200);
+    const res = await admin.get<Dashboard>('/api/admin/dashboard');
+    assert.equal(res.status, 200, res.text);
+    const after = res.body;
+    assert.equal(after.users.total, before.users.total + 2);
+    assert.equal(after.users.admins, before.users.admins);
+    assert.equal(after.users.disabled, before.users.disabled + 1);
+    // The victim's signup session is live; the disabled user's session and token login ended.
+    assert.equal(after.signed_in.browser_sessions, before.signed_in.browser_sessions + 1);
+    assert.equal(after.signed_in.token_logins, before.signed_in.token_logins);
+    assert.equal(after.last_hour.logins_succeeded, before.last_hour.logins_succeeded + 1, 'the token login');
+    assert.equal(after.last_hour.logins_failed, before.last_hour.logins_failed + 3, 'three wrong passwords, then the limit');
+    assert.equal(after.last_hour.locked_accounts, before.last_hour.locked_accounts + 1);
+    assert.equal(after.mail_queue, 0);
+  });
+
+  it('filters the audit log by time: since (inclusive) and until (exclusive), combined with event and user', async () => {
+    const { user } = await signUpClient(server);
+    const rows = (await admin.get<Page<{ id: number; occurred_at: string; event: string }>>(`/api/admin/audit?user_id=${user.id}`)).body.items;
+    const signup = rows.find((row) => row.event === 'signup');
+    assert.ok(signup);
+    const at = signup.occurred_at;
+    const query = (params: string) => admin.get<Page<{ id: number }>>(`/api/admin/audit?user_id=${user.id}&event=signup&${params}`);
+    assert.deepEqual((await query(`since=${encodeURIComponent(at)}`)).body.items.map((row) => row.id), [signup.id]);
+    assert.deepEqual((await query(`until=${encodeURIComponent(at)}`)).body.items, []);
+    const later = new Date(Date.parse(at) + 1).toISOString();
+    assert.deepEqual((await query(`since=${encodeURIComponent(later)}`)).body.items, []);
+    assert.deepEqual((await query(`until=${encodeURIComponent(later)}`)).body.items.map((row) => row.id), [signup.id]);
+    const offset = at.replace('Z', '+00:00');
+    assert.deepEqual((await query(`since=${encodeURIComponent(offset)}`)).body.items.map((row) => row.id), [signup.id], 'any RFC 3339 offset');
+    for (const bad of ['yesterday', '2026-13-01T00:00:00Z', '']) assert.equal((await admin.get(`/api/admin/audit?since=${encodeURIComponent(bad)}`)).status, 422, bad);
   });
 });
 

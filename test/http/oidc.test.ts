@@ -21,6 +21,8 @@ import { RELOAD_INTERVAL_MS } from '../../src/tokens/keys.js';
 import type { TestClient } from '../helpers/http.js';
 import { authorizationRequest, browse, formOf, POST_LOGOUT_URI, REDIRECT_URI, registerClient, relyingParty, startOidcServer, submit } from '../helpers/oidc.js';
 import type { Landing, RegisteredClient } from '../helpers/oidc.js';
+import { SoftAuthenticator } from '../helpers/webauthn.js';
+import type { CreationOptionsJSON, RequestOptionsJSON } from '../helpers/webauthn.js';
 
 const meta = { ip: null, userAgent: 'oidc-test' };
 
@@ -62,6 +64,13 @@ describe('OpenID Connect provider', () => {
     admin = await loggedIn((await user('admin')).username);
   });
   after(async () => server?.close());
+
+  /** The audit rows of one event, newest first, as the admin API lists them. */
+  async function auditRows(event: string): Promise<Array<{ user_id: number | null; actor_id: number | null; detail: Record<string, unknown> | null }>> {
+    const res = await admin.get<{ items: Array<{ user_id: number | null; actor_id: number | null; detail: Record<string, unknown> | null }> }>(`/api/admin/audit?event=${event}&limit=100`);
+    assert.equal(res.status, 200, res.text);
+    return res.body.items;
+  }
 
   /** Sign in on the interaction page and land wherever that leads. */
   async function signIn(browser: TestClient, page: Landing, username: string, password = GOOD_PASSWORD): Promise<Landing> {
@@ -435,6 +444,37 @@ describe('OpenID Connect provider', () => {
       const tokens = await exchange(rp, await submit(browser, consent, { decision: 'allow' }), request);
       assert.deepEqual(tokens.claims()!.amr, ['pwd', 'mfa']);
     });
+    it('offers the passkey sign-in on the sign-in page; a passkey login there resumes the request, prompt=login included', async () => {
+      const app = await registerClient(admin);
+      const rp = await relyingParty(server, app);
+      const who = await user();
+      const origin = new URL(server.config.publicUrl).origin;
+      const owner = await loggedIn(who.username);
+      const auth = new SoftAuthenticator();
+      const options = await owner.send<CreationOptionsJSON>('POST', '/api/me/passkeys/options', {});
+      assert.equal((await owner.send('POST', '/api/me/passkeys', { response: auth.register(options.body, { origin }) })).status, 201);
+
+      for (const parameters of [{}, { prompt: 'login' }] as Array<Record<string, string>>) {
+        const browser = parameters.prompt ? owner : server.client();
+        const request = await authorizationRequest(rp, parameters);
+        const page = await browse(browser, request.url.href);
+        assert.equal(page.kind, 'page');
+        const resume = /<div class="passkey" id="passkey-sign-in" data-next="([^"]+)" hidden>/.exec(page.res.text)?.[1];
+        assert.match(String(resume), /^\/oidc\/interaction\/[^/]+$/, 'the passkey button goes back to this request');
+        assert.match(page.res.text, /<script type="module" src="\/login-passkey\.js"><\/script>/);
+        // A person takes seconds to pick a passkey; the request's start is known to the second.
+        await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 10));
+        // What /login-passkey.js does on a click: the discoverable sign-in, then on to data-next.
+        const challenge = await browser.post<RequestOptionsJSON>('/login/passkey/options');
+        const signedIn = await browser.post('/login/passkey', { response: auth.assert(challenge.body, { origin }) });
+        assert.equal(signedIn.status, 200, signedIn.text);
+        const consent = await browse(browser, resume!);
+        const landing = consent.kind === 'page' && /Allow access/.test(consent.res.text) ? await submit(browser, consent, { decision: 'allow' }) : consent;
+        const tokens = await exchange(rp, landing, request);
+        assert.equal(tokens.claims()!.sub, String(who.id), JSON.stringify(parameters));
+        assert.deepEqual(tokens.claims()!.amr, ['hwk', 'mfa']);
+      }
+    });
   });
 
   describe('kinds of client', () => {
@@ -498,7 +538,10 @@ describe('OpenID Connect provider', () => {
       assert.equal(item?.client_name, 'Removable');
       assert.deepEqual([...(item?.scopes ?? [])].sort(), ['offline_access', 'openid', 'profile']);
       assert.match(item?.created_at ?? '', /^\d{4}-\d\d-\d\dT/);
+      const consents = (await auditRows('oidc_consent_given')).filter((row) => row.user_id === who.id);
+      assert.deepEqual(consents.map((row) => [row.detail?.client_id, row.detail?.scopes]), [[app.client_id, 'profile'], [app.client_id, 'openid offline_access']], 'each consent audited with what it added, newest first');
       assert.equal((await browser.send('DELETE', `/api/me/oidc/grants/${app.client_id}`)).status, 204);
+      assert.deepEqual((await auditRows('oidc_grant_revoked')).filter((row) => row.user_id === who.id).map((row) => row.detail?.client_id), [app.client_id]);
       await assert.rejects(oidc.refreshTokenGrant(rp, tokens.refresh_token!), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
       await assert.rejects(oidc.fetchUserInfo(rp, tokens.access_token, String(who.id)));
       assert.deepEqual((await browser.get<{ items: unknown[] }>('/api/me/oidc/grants')).body.items, []);
@@ -529,6 +572,10 @@ describe('OpenID Connect provider', () => {
       assert.ok(listed);
       assert.equal(listed.client_secret, undefined);
       assert.ok(!JSON.stringify(list.body).includes(created.client_secret!));
+      const adminId = (await admin.get<{ id: number }>('/api/me')).body.id;
+      const createdRow = (await auditRows('oidc_client_created')).find((row) => row.detail?.client_id === created.client_id);
+      assert.deepEqual(createdRow && { actor: createdRow.actor_id, name: createdRow.detail?.client_name }, { actor: adminId, name: 'Listed' }, 'audited with the admin as actor');
+      assert.ok(!JSON.stringify(await auditRows('oidc_client_created')).includes(created.client_secret!), 'never the secret');
 
       const rp = await relyingParty(server, created);
       const who = await user();
@@ -540,6 +587,7 @@ describe('OpenID Connect provider', () => {
       await assert.rejects(oidc.refreshTokenGrant(rp, tokens.refresh_token!), (error: oidc.WWWAuthenticateChallengeError) => error.status === 401, 'the client is gone');
       await assert.rejects(oidc.fetchUserInfo(rp, tokens.access_token, String(who.id)));
       assert.equal((await admin.send('DELETE', `/api/admin/oidc/clients/${created.client_id}`)).status, 404);
+      assert.deepEqual((await auditRows('oidc_client_deleted')).filter((row) => row.detail?.client_id === created.client_id).map((row) => row.actor_id), [adminId], 'one row: the second DELETE was a 404');
       assert.deepEqual((await browser.get<{ items: unknown[] }>('/api/me/oidc/grants')).body.items, []);
     });
 
@@ -577,6 +625,8 @@ describe('OpenID Connect provider', () => {
       assert.equal(printed.client_secret, undefined);
       const listed = await admin.get<{ items: Array<{ client_id: string }> }>('/api/admin/oidc/clients?limit=100');
       assert.ok(listed.body.items.some((item) => item.client_id === printed.client_id));
+      const audited = (await auditRows('oidc_client_created')).find((row) => row.detail?.client_id === printed.client_id);
+      assert.deepEqual(audited && { actor: audited.actor_id, firstParty: audited.detail?.first_party }, { actor: null, firstParty: true }, 'audited, by the operator (no actor)');
       const rp = await relyingParty(server, printed);
       const who = await user();
       const browser = await loggedIn(who.username);
@@ -594,7 +644,7 @@ describe('OpenID Connect sign-in under REQUIRE_EMAIL_VERIFICATION', () => {
   after(async () => server?.close());
 
   it('refuses an unverified address on the sign-in page as /login does (403), and lets a verified one in', async () => {
-    const created = await server.services.oidc.clients.create({ clientName: 'Strict', redirectUris: [REDIRECT_URI] });
+    const created = await server.services.oidc.clients.create({ clientName: 'Strict', redirectUris: [REDIRECT_URI] }, { adminId: null, meta });
     const rp = await relyingParty(server, { client_id: created.client.clientId, client_secret: created.clientSecret!, client_name: 'Strict', redirect_uris: [REDIRECT_URI], post_logout_redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic', first_party: false, created_at: created.client.createdAt });
     const username = uniqueName('unverified');
     assert.equal((await server.client().post('/signup', { username, email: `${username}@example.com`, password: GOOD_PASSWORD })).status, 201);
@@ -623,7 +673,7 @@ describe('OpenID Connect keys', () => {
   after(async () => server?.close());
 
   it('stores the RS256 key like the others (sealed), and picks up `gatehouse keys rotate` without a restart', async () => {
-    const created = await server.services.oidc.clients.create({ clientName: 'Rotation', redirectUris: [REDIRECT_URI], firstParty: true });
+    const created = await server.services.oidc.clients.create({ clientName: 'Rotation', redirectUris: [REDIRECT_URI], firstParty: true }, { adminId: null, meta });
     const rows = await server.services.db.selectFrom('signing_keys').select(['kid', 'alg', 'purpose', 'private_jwk']).execute();
     const oidcKey = rows.find((row) => row.purpose === 'oidc');
     assert.equal(oidcKey?.alg, 'RS256');

@@ -88,11 +88,12 @@ async function post<T>(path: string, body?: unknown): Promise<T> {
 }
 
 /**
- * Where the form would have gone: its `next` field, or /. The server wrote that field already
- * checked (a same-origin path, or an address it allows), so only its shape is checked here.
+ * Where the form would have gone: the section's `data-next` (an app's sign-in request, which picks
+ * up the new session), the form's `next` field, or /. The server wrote both already checked (a
+ * same-origin path, or an address it allows), so only their shape is checked here.
  */
 function nextPath(): string {
-  const next = document.querySelector<HTMLInputElement>('input[name="next"]')?.value ?? '/';
+  const next = section?.dataset.next ?? document.querySelector<HTMLInputElement>('input[name="next"]')?.value ?? '/';
   if (next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\')) return next;
   return /^https?:\/\//i.test(next) ? next : '/';
 }

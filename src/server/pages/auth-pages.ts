@@ -115,15 +115,21 @@ export function renderLogoutPage(state: Pick<AuthPageState, 'csrfToken' | 'error
 }
 
 /**
- * The passkey sign-in under the login form: hidden until /login-passkey.js finds WebAuthn in the
+ * The passkey sign-in under a login form: hidden until /login-passkey.js finds WebAuthn in the
  * browser (without JavaScript, or without WebAuthn, it never shows; the form is the way in).
+ * `next` is where the script goes once signed in, when the form has no `next` field of its own.
  */
-const PASSKEY_SIGN_IN = `
-    <div class="passkey" id="passkey-sign-in" hidden>
+export function passkeySignIn(next?: string): string {
+  return `
+    <div class="passkey" id="passkey-sign-in"${next !== undefined ? ` data-next="${escapeHtml(next)}"` : ''} hidden>
       <p class="passkey__or">or</p>
       <button type="button" class="button--secondary" id="passkey-button">Sign in with a passkey</button>
       <p class="field-error" id="passkey-error" role="alert" hidden></p>
     </div>`;
+}
+
+/** The script behind passkeySignIn's button. */
+export const PASSKEY_SCRIPT = '/login-passkey.js';
 
 /** The whole HTML document for /login, /signup or the logout confirmation. Works without JavaScript (the login page's passkey button needs it). */
 export function renderAuthPage(kind: AuthPageKind, state: AuthPageState): string {
@@ -169,8 +175,8 @@ export function renderAuthPage(kind: AuthPageKind, state: AuthPageState): string
       ${next !== '/' ? `<input type="hidden" name="next" value="${escapeHtml(next)}">` : ''}
       ${body}
       <button type="submit">${title}</button>
-    </form>${kind === 'login' ? PASSKEY_SIGN_IN : ''}
+    </form>${kind === 'login' ? passkeySignIn() : ''}
     ${other}`,
-    kind === 'login' ? '/login-passkey.js' : undefined,
+    kind === 'login' ? PASSKEY_SCRIPT : undefined,
   );
 }

@@ -1,6 +1,6 @@
 import type { FieldErrors } from '../../errors.js';
 import { pageCspAllowingFormTargets } from '../plugins/security-headers.js';
-import { authDocument, field } from './auth-pages.js';
+import { authDocument, field, PASSKEY_SCRIPT, passkeySignIn } from './auth-pages.js';
 import { escapeHtml } from './html.js';
 
 /**
@@ -25,6 +25,8 @@ export interface OidcLoginPageState {
   csrfToken: string;
   /** Where the form posts: /oidc/interaction/<uid>/login. */
   action: string;
+  /** The sign-in request's page: where a passkey sign-in goes on to (it then finds the new session). */
+  resume: string;
   clientName: string | undefined;
   username?: string | undefined;
   remember?: boolean | undefined;
@@ -52,7 +54,8 @@ export function renderOidcLoginPage(state: OidcLoginPageState): string {
         <label for="field-remember">Keep me signed in</label>
       </div>
       <button type="submit">Log in</button>
-    </form>`,
+    </form>${passkeySignIn(state.resume)}`,
+    PASSKEY_SCRIPT,
   );
 }
 

@@ -2,6 +2,7 @@ import { useCallback, useState } from 'react';
 import { useDocumentTitle } from '../../lib/use-document-title';
 import type { User } from '../../lib/types';
 import { useUser } from '../auth/session';
+import { AppsSection } from './AppsSection';
 import { DeleteAccountSection } from './DeleteAccountSection';
 import { EmailSection } from './EmailSection';
 import { PasskeysSection } from './PasskeysSection';
@@ -9,7 +10,7 @@ import { PasswordSection } from './PasswordSection';
 import { SessionsSection } from './SessionsSection';
 import { TwoStepSection } from './TwoStepSection';
 
-/** The account page: where you are signed in, the email address, changing the password, deleting the account. */
+/** The account page: where you are signed in, the email address, the password, two-step verification, passkeys, the apps you let in, deleting the account. */
 export function AccountPage() {
   const signedIn = useUser();
   // The user as this page last heard it from the server (removing the address answers with it).
@@ -34,6 +35,7 @@ export function AccountPage() {
       <PasswordSection onChanged={passwordChanged} onErrors={setPasswordErrors} />
       <TwoStepSection />
       <PasskeysSection />
+      <AppsSection />
       <DeleteAccountSection username={user.username} onErrors={setDeleteErrors} />
     </>
   );
