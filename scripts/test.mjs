@@ -2,7 +2,8 @@
 // `npm test`: build once (process tests start the built server), then every stage:
 //   1. unit, HTTP, storage, browser, process and scale-out suites, two files at a time;
 //   2. test/serial/ (timing, overload, crash), one file at a time, alone;
-//   3. test/http again on PostgreSQL (a fresh database per server).
+//   3. test/http again on PostgreSQL (a fresh database per server), but for the suites marked
+//      `// @database-independent` (the HTTP layer alone).
 // Every stage runs even when an earlier one failed; the run ends with one total across all of
 // them ("N passed, N failed, N skipped") and exits non-zero on any failure.
 //
@@ -35,6 +36,15 @@ function requirements(file) {
   const head = readFileSync(file, 'utf8').split('\n', 5).join('\n');
   const match = /^\/\/ @requires (.+)$/m.exec(head);
   return match ? match[1].split(',').map((s) => s.trim()).filter(Boolean) : [];
+}
+
+/**
+ * Whether a suite says it tests only the HTTP layer (`// @database-independent: why` in its first
+ * lines): the PostgreSQL stage skips it, as it would run the same requests over another database
+ * for nothing.
+ */
+function databaseIndependent(file) {
+  return /^\/\/ @database-independent\b/m.test(readFileSync(file, 'utf8').split('\n', 5).join('\n'));
 }
 
 function withoutPassword(url) {
@@ -174,7 +184,7 @@ function runnable(list, label = '') {
 
 const parallel = runnable(['unit', 'http', 'storage', 'e2e', 'process', 'scaleout'].flatMap((d) => files(join('test', d))));
 const serial = runnable(files(join('test', 'serial')));
-const httpOnPostgres = down.postgres ? [] : runnable(files(join('test', 'http')), ' (on PostgreSQL)');
+const httpOnPostgres = down.postgres ? [] : runnable(files(join('test', 'http')).filter((file) => !databaseIndependent(file)), ' (on PostgreSQL)');
 if (down.postgres) skipped.push(...files(join('test', 'http')).map((file) => `${file} (on PostgreSQL) (needs postgres)`));
 
 function reportSkipped() {
@@ -191,7 +201,8 @@ else totals.skipped += skipped.length;
 if (parallel.length > 0) await stage('unit, http, storage, e2e, process, scaleout', ['--test-concurrency=2', ...parallel], serviceEnv);
 for (const file of serial) await stage(file, ['--test-concurrency=1', file], serviceEnv);
 if (httpOnPostgres.length > 0) {
-  process.stdout.write(`\n# test/http again on PostgreSQL (${withoutPassword(POSTGRES_URL)}, a fresh database per server)\n`);
+  const httpOnly = files(join('test', 'http')).filter(databaseIndependent);
+  process.stdout.write(`\n# test/http again on PostgreSQL (${withoutPassword(POSTGRES_URL)}, a fresh database per server), but for ${httpOnly.length} HTTP-layer suites: ${httpOnly.map((f) => f.replace(/^test\/http\//, '')).join(', ')}\n`);
   await stage('test/http on PostgreSQL', ['--test-concurrency=2', ...httpOnPostgres], { ...serviceEnv, TEST_DATABASE_URL: POSTGRES_URL });
 }
 

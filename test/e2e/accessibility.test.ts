@@ -29,13 +29,25 @@ describe('accessibility and layout of every page', { skip: browserSkipReason() }
   let bucketlistId = 0;
   const contexts: BrowserContext[] = [];
 
-  /** A context for axe (it must bypass the CSP to inject its script), signed in as alice or not. */
-  async function axeContext(signedIn: boolean, viewport: { width: number; height: number }): Promise<BrowserContext> {
-    const context = await newContext(browser, server, { bypassCSP: true, viewport });
-    contexts.push(context);
-    if (signedIn) {
-      const res = await context.request.post('/login', { data: { username: USERNAME, password: GOOD_PASSWORD } });
-      assert.equal(res.status(), 200);
+  /**
+   * A context for axe (it must bypass the CSP to inject its script), signed in as alice or not: one
+   * per viewport and state, shared by the pages (each page is a new tab in it).
+   */
+  const shared = new Map<string, Promise<BrowserContext>>();
+  function axeContext(signedIn: boolean, viewport: { width: number; height: number }): Promise<BrowserContext> {
+    const key = `${signedIn}-${viewport.width}`;
+    let context = shared.get(key);
+    if (!context) {
+      context = (async () => {
+        const made = await newContext(browser, server, { bypassCSP: true, viewport });
+        contexts.push(made);
+        if (signedIn) {
+          const res = await made.request.post('/login', { data: { username: USERNAME, password: GOOD_PASSWORD } });
+          assert.equal(res.status(), 200);
+        }
+        return made;
+      })();
+      shared.set(key, context);
     }
     return context;
   }
@@ -91,7 +103,7 @@ describe('accessibility and layout of every page', { skip: browserSkipReason() }
         await page.getByRole('button', { name: 'Create an account' }).click();
       },
     },
-    // Before the other signed-in pages: at 1024 px alice then has two browser sessions, this one and the setup's.
+    // Before the other signed-in pages: alice has two browser sessions, this context's and the setup's.
     { name: 'account', path: '/account', signedIn: true, ready: 'This device' },
     { name: 'home', path: '/', signedIn: true, ready: 'You have 4 bucketlists.' },
     { name: 'bucketlists', path: '/bucketlists', signedIn: true, ready: 'Showing 1–4 of 4 bucketlists.' },
@@ -112,8 +124,12 @@ describe('accessibility and layout of every page', { skip: browserSkipReason() }
     { name: 'not-found-signed-out', path: '/bucketlists/abc', signedIn: false, ready: 'Page not found' },
   ];
 
+  const pages: Page[] = [];
   async function open(context: BrowserContext, pageCase: PageCase): Promise<Page> {
+    // One tab at a time: the last one's scripts stop before the next page loads.
+    for (const previous of pages.splice(0)) await previous.close();
     const page = await context.newPage();
+    pages.push(page);
     await page.goto(pageCase.path);
     if (pageCase.act) await pageCase.act(page);
     await page.getByText(pageCase.ready).first().waitFor();

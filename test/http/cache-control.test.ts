@@ -1,3 +1,4 @@
+// @database-independent: HTTP-layer behaviour only; the PostgreSQL stage does not run it again.
 /**
  * `Cache-Control: no-store` on every answer whose route chose no caching of its own: the
  * security-headers plugin (src/server/plugins/security-headers.ts) adds it, so no browser or

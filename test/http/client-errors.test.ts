@@ -1,3 +1,4 @@
+// @database-independent: HTTP-layer behaviour only; the PostgreSQL stage does not run it again.
 // Finding 19 (security review): answers Node's HTTP parser triggers (400, 408) are written raw on
 // the socket, past the security-headers hook. On the old code these tests failed on the first
 // header compared (content-security-policy was missing): checked by running them against it.

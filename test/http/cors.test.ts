@@ -1,3 +1,4 @@
+// @database-independent: HTTP-layer behaviour only; the PostgreSQL stage does not run it again.
 /**
  * CORS with CORS_ORIGINS (docs/api.md, "CORS"): the listed origins may call the bearer API from a
  * browser — /api/* with Authorization, and /api/token* — and nothing else. Credentials (cookies)

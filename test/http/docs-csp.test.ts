@@ -1,3 +1,4 @@
+// @database-independent: HTTP-layer behaviour only; the PostgreSQL stage does not run it again.
 /**
  * The API reference (/docs, /docs/static/*) runs a large third-party bundle on the identity origin
  * (security review, finding 23), so it gets a Content-Security-Policy of its own, stricter than

@@ -1,3 +1,4 @@
+// @database-independent: HTTP-layer behaviour only; the PostgreSQL stage does not run it again.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';

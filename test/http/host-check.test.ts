@@ -1,3 +1,4 @@
+// @database-independent: HTTP-layer behaviour only; the PostgreSQL stage does not run it again.
 /**
  * DNS rebinding (security review, finding 14): a server listening on a loopback address answers
  * only to a loopback Host, `localhost` (any port) or PUBLIC_URL's host name; any other Host gets

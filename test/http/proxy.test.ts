@@ -1,3 +1,4 @@
+// @database-independent: HTTP-layer behaviour only; the PostgreSQL stage does not run it again.
 /**
  * TRUST_PROXY (security review, finding 10): the client address that RATE_LIMIT_PER_IP counts is
  * the one the trusted proxy appended to X-Forwarded-For, never a value the client wrote there.

@@ -1,3 +1,4 @@
+// @database-independent: HTTP-layer behaviour only; the PostgreSQL stage does not run it again.
 /**
  * Open redirect through `next` (security review, finding 3), over real HTTP: a signed-in
  * `GET /login?next=…`, and the login and signup form posts, never send the browser off the site.
