@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run screenshots`: regenerate docs/screenshots/*.png, the pictures in the README.
 // Builds, runs the browser suite that visits every page (test/e2e/accessibility.test.ts, which
-// writes under test-output/screenshots/ like every test), then copies the chosen ones to docs/.
+// writes under test-output/screenshots/ like every test) and the admin console's suite
+// (test/e2e/admin.test.ts, the admin-* pictures of docs/admin.md), then copies the chosen ones to docs/.
 // Tests never write tracked files; only this script does.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
@@ -24,6 +25,14 @@ const CHOSEN = [
   'home-mobile',
   'bucketlists-mobile',
   'bucketlist-mobile',
+  // docs/admin.md, from test/e2e/admin.test.ts
+  'admin-dashboard',
+  'admin-users',
+  'admin-user',
+  'admin-user-disable-confirm',
+  'admin-apps-secret',
+  'admin-audit',
+  'admin-user-mobile',
 ];
 
 function run(command, args, env = {}) {
@@ -34,7 +43,7 @@ function run(command, args, env = {}) {
 for (const name of CHOSEN) rmSync(join(SOURCE, `${name}.png`), { force: true });
 run('npm', ['run', '--silent', 'build']);
 // Without Chromium the suite would skip; here that must be an error.
-run(process.execPath, ['--import', 'tsx', '--test', 'test/e2e/accessibility.test.ts'], { GATEHOUSE_REQUIRE_SERVICES: '1' });
+run(process.execPath, ['--import', 'tsx', '--test', 'test/e2e/accessibility.test.ts', 'test/e2e/admin.test.ts'], { GATEHOUSE_REQUIRE_SERVICES: '1' });
 
 const missing = CHOSEN.filter((name) => !existsSync(join(SOURCE, `${name}.png`)));
 if (missing.length > 0) {

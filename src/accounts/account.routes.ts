@@ -5,7 +5,7 @@ import { clearSessionCookies, setSessionCookies } from '../server/cookies.js';
 import type { RoutePlugin } from '../server/http.js';
 import { resourceId } from '../server/path-id.js';
 import { principal } from '../server/plugins/auth.js';
-import { RECENT_NOTE, rawField, recentStep, signInOf } from '../server/recent-auth.js';
+import { RECENT_NOTE, rawField, recentDeleteSchema, recentDeleteStep, recentStep, signInOf } from '../server/recent-auth.js';
 import { requestMeta } from '../server/request-meta.js';
 import { errorResponses, UserRef } from '../server/schemas.js';
 import type { AccountService } from './accounts.service.js';
@@ -91,6 +91,7 @@ export const accountRoutes: RoutePlugin<AccountRoutesOptions> = async (app, { co
   );
 
   const requireRecent = recentStep(recentAuth);
+  const requireRecentDelete = recentDeleteStep(recentAuth);
   const recentNote = RECENT_NOTE;
 
   app.post(
@@ -135,12 +136,13 @@ export const accountRoutes: RoutePlugin<AccountRoutesOptions> = async (app, { co
   app.delete(
     '/api/me',
     {
-      preValidation: requireRecent,
+      preValidation: requireRecentDelete,
       schema: {
         summary: 'Delete your account: everything you own goes; the audit log keeps its rows',
         description: `${recentNote} The last active admin cannot (409 last_admin). Cookies are cleared.`,
         tags: ['account'],
         security,
+        ...recentDeleteSchema,
         response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 409, 413, 415, 422, 429) },
       },
     },
@@ -156,13 +158,14 @@ export const accountRoutes: RoutePlugin<AccountRoutesOptions> = async (app, { co
     '/api/admin/users/:id',
     {
       config: { access: 'admin' },
-      preValidation: requireRecent,
+      preValidation: requireRecentDelete,
       schema: {
         summary: 'Delete a user (admins only)',
         description: `${recentNote} Unknown id: 404; the last active admin: 409 last_admin. An admin deleting themself is signed out as with DELETE /api/me.`,
         tags: ['admin'],
         security,
         params: Type.Object({ id: Type.String({ description: 'User id (a positive integer)' }) }),
+        ...recentDeleteSchema,
         response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 429) },
       },
     },

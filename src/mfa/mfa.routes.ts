@@ -14,7 +14,7 @@ import { renderLoginMfaPage } from '../server/pages/mfa-pages.js';
 import { safeNext } from '../server/pages/next-path.js';
 import { isFormPost, principal } from '../server/plugins/auth.js';
 import { ipRateLimit } from '../server/plugins/rate-limit.js';
-import { RECENT_NOTE, recentStep } from '../server/recent-auth.js';
+import { RECENT_NOTE, recentDeleteSchema, recentDeleteStep, recentStep } from '../server/recent-auth.js';
 import { requestMeta } from '../server/request-meta.js';
 import { errorResponses, UserRef } from '../server/schemas.js';
 import { resourceId } from '../server/path-id.js';
@@ -96,8 +96,8 @@ export const mfaRoutes: RoutePlugin<MfaRoutesOptions> = async (app, { config, mf
   app.delete(
     '/api/me/mfa/totp',
     {
-      preValidation: requireRecent,
-      schema: { summary: 'Turn the authenticator app off: TOTP and the recovery codes go', description: `${RECENT_NOTE} 409 conflict when TOTP is off.`, tags, security, response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 409, 413, 415, 422, 429) } },
+      preValidation: recentDeleteStep(recentAuth),
+      schema: { summary: 'Turn the authenticator app off: TOTP and the recovery codes go', description: `${RECENT_NOTE} 409 conflict when TOTP is off.`, tags, security, ...recentDeleteSchema, response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 409, 413, 415, 422, 429) } },
     },
     async (request, reply) => {
       await mfa.disableTotp(principal(request), requestMeta(request));

@@ -8,7 +8,7 @@ import { setSessionCookies } from '../server/cookies.js';
 import type { RoutePlugin } from '../server/http.js';
 import { principal } from '../server/plugins/auth.js';
 import { ipRateLimit } from '../server/plugins/rate-limit.js';
-import { RECENT_NOTE, recentStep } from '../server/recent-auth.js';
+import { RECENT_NOTE, recentDeleteSchema, recentDeleteStep, recentStep } from '../server/recent-auth.js';
 import { requestMeta } from '../server/request-meta.js';
 import { errorResponses, UserRef } from '../server/schemas.js';
 import { passkeyJson } from './passkeys.service.js';
@@ -123,13 +123,14 @@ export const passkeyRoutes: RoutePlugin<PasskeyRoutesOptions> = async (app, { co
   app.delete(
     '/api/me/passkeys/:id',
     {
-      preValidation: requireRecent,
+      preValidation: recentDeleteStep(recentAuth),
       schema: {
         summary: 'Remove a passkey',
         description: `${RECENT_NOTE} Another user's id, or an unknown one: 404.`,
         tags,
         security,
         params: IdParams,
+        ...recentDeleteSchema,
         response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 413, 415, 422, 429) },
       },
     },

@@ -41,6 +41,7 @@ import { metricsPlugin } from './plugins/metrics.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
 import { lazyChildLogger } from './request-logger.js';
 import { AdminUserSchema, ErrorSchema, MfaRequiredSchema, UserSchema } from './schemas.js';
+import { OPTIONAL_BODY } from './recent-auth.js';
 
 export type { GatehouseApp } from './http.js';
 
@@ -83,6 +84,20 @@ function wantsHtml(request: FastifyRequest): boolean {
  *
  * @example const app = await buildApp(config, createServices(config, { storage, log })); await app.ready();
  */
+/** @fastify/swagger marks every declared body required; a route that reads an absent body as `{}` says otherwise. */
+function optionalBodies<T extends object>(document: T): T {
+  const paths = (document as { paths?: Record<string, Record<string, Record<string, unknown>>> }).paths ?? {};
+  for (const operations of Object.values(paths)) {
+    for (const operation of Object.values(operations)) {
+      if (operation[OPTIONAL_BODY] !== true) continue;
+      delete operation[OPTIONAL_BODY];
+      const body = operation.requestBody as { required?: boolean } | undefined;
+      if (body) body.required = false;
+    }
+  }
+  return document;
+}
+
 export async function buildApp(config: Readonly<Config>, services: Services, options: AppOptions = {}): Promise<GatehouseApp> {
   const compileValidator = validatorCompiler();
   const loggers = options.loggers ?? createLoggers(config);
@@ -186,6 +201,7 @@ export async function buildApp(config: Readonly<Config>, services: Services, opt
       },
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    transformObject: (documentObject) => ('openapiObject' in documentObject ? optionalBodies(documentObject.openapiObject) : documentObject.swaggerObject),
   });
   // Callback-style, as every per-request hook here: an async hook costs a promise on every request.
   app.addHook('onRequest', (request, reply, done) => {

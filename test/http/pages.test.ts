@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { createServices, openStorage } from '../../src/composition.js';
+import type { Services } from '../../src/composition.js';
 import { createLoggers } from '../../src/server/logging.js';
 import { buildApp } from '../../src/server/app.js';
 import type { GatehouseApp } from '../../src/server/app.js';
@@ -32,6 +33,7 @@ const INDEX_HTML = `<!doctype html>
 interface PageServer {
   url: string;
   app: GatehouseApp;
+  services: Services;
   client(): TestClient;
   close(): Promise<void>;
 }
@@ -41,13 +43,15 @@ async function startPageServer(webDistDir: string): Promise<PageServer> {
   const database = await createTestDatabase(process.env.TEST_DATABASE_URL, TEST_OUTPUT);
   const config = loadConfig({ NODE_ENV: 'test', BCRYPT_COST: '4', DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'silent' });
   const storage: Storage = await openStorage(config);
-  const app = await buildApp(config, createServices(config, { storage, log: createLoggers(config).log }), { webDistDir });
+  const services = createServices(config, { storage, log: createLoggers(config).log });
+  const app = await buildApp(config, services, { webDistDir });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   return {
     url,
     app,
+    services,
     client: () => new TestClient(url),
     async close() {
       await app.close();
@@ -158,6 +162,21 @@ describe('web app pages', () => {
       assert.equal(res.status, 200, path);
       assert.ok(res.body.includes(`<title>${title} · Gatehouse</title>`), path);
       assert.ok(res.body.includes('<main id="main"'), path);
+    }
+  });
+
+  it("serves the admin console's pages to admins, and its not-found page with 404 to everyone else", async () => {
+    const username = uniqueName('PageAdmin');
+    await server.services.accounts.signUp({ username, password: GOOD_PASSWORD }, { ip: null, userAgent: null }, 'admin', { byOperator: true });
+    const admin = server.client();
+    assert.equal((await admin.post('/login', { username, password: GOOD_PASSWORD })).status, 200);
+    const user = await signedIn(server);
+    for (const path of ['/admin', '/admin/users', '/admin/users/1', '/admin/audit', '/admin/apps']) {
+      const asAdmin = await admin.get<string>(path, { headers: HTML });
+      assert.equal(asAdmin.status, 200, path);
+      const asUser = await user.get<string>(path, { headers: HTML });
+      assert.equal(asUser.status, 404, path);
+      assert.match(asUser.headers.get('content-type') ?? '', /^text\/html/, path);
     }
   });
 

@@ -3,6 +3,7 @@ import { flushSync } from 'react-dom';
 import { createRoot } from 'react-dom/client';
 import { App } from './app/App';
 import { SessionContext } from './features/auth/session';
+import { api } from './lib/api';
 import { readBootstrap } from './lib/bootstrap';
 import type { User } from './lib/types';
 import './styles.css';
@@ -15,14 +16,15 @@ import './styles.css';
 async function currentUser(): Promise<User | null> {
   const { user } = readBootstrap();
   if (user) return user;
-  const response = await fetch('/api/me', { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+  // Not through call(): a visitor who never logged in is sent to log in, not told their session ended.
+  const { data, response } = await api.GET('/api/me');
   if (response.status === 401) {
     const here = window.location.pathname + window.location.search;
     window.location.assign(here === '/' ? '/login' : `/login?next=${encodeURIComponent(here)}`);
     return null;
   }
-  if (!response.ok) throw new Error(`GET /api/me: ${response.status}`);
-  return (await response.json()) as User;
+  if (!data) throw new Error(`GET /api/me: ${response.status}`);
+  return data;
 }
 
 const FOCUSABLE = 'a[href], button, input, select, textarea, [tabindex]';

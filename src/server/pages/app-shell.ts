@@ -1,4 +1,5 @@
 import type { AppRoute } from './app-routes.js';
+import { isAdminAppRoute } from './app-routes.js';
 import { escapeHtml } from './html.js';
 import { APP_DATA_MARKER, APP_HTML_MARKER } from './web-build.js';
 
@@ -11,7 +12,17 @@ export interface ShellUser {
   created_at: string;
 }
 
-const TITLES: Record<AppRoute['name'], string> = { home: 'Home', bucketlists: 'Bucketlists', bucketlist: 'Bucketlist', account: 'Account' };
+const TITLES: Record<AppRoute['name'], string> = {
+  home: 'Home',
+  bucketlists: 'Bucketlists',
+  bucketlist: 'Bucketlist',
+  account: 'Account',
+  admin: 'Admin',
+  'admin-users': 'Users · Admin',
+  'admin-user': 'User · Admin',
+  'admin-audit': 'Audit log · Admin',
+  'admin-apps': 'Apps · Admin',
+};
 
 /**
  * JSON for a `<script type="application/json">`: never executed, so the strict CSP holds, and with
@@ -21,11 +32,13 @@ export function jsonForScript(value: unknown): string {
   return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-function header(route: AppRoute, username: string): string {
+function header(route: AppRoute, username: string, isAdmin: boolean): string {
   const nav = [
     { href: '/', label: 'Home', current: route.name === 'home' },
     { href: '/bucketlists', label: 'Bucketlists', current: route.name === 'bucketlists' || route.name === 'bucketlist' },
     { href: '/account', label: 'Account', current: route.name === 'account' },
+    // The admin console: listed for admins only, as in the app.
+    ...(isAdmin ? [{ href: '/admin', label: 'Admin', current: isAdminAppRoute(route) }] : []),
   ]
     .map((item) => `<li><a href="${item.href}"${item.current ? ' aria-current="page"' : ''}>${item.label}</a></li>`)
     .join('');
@@ -41,6 +54,8 @@ const NEEDS_SCRIPT =
 const ACCOUNT_NEEDS_SCRIPT =
   '<noscript><p class="notice">This page needs JavaScript: it lists where you are signed in, changes your email address and your password, and deletes your account. Logging out works without it.</p></noscript>';
 
+const ADMIN_NEEDS_SCRIPT = '<noscript><p class="notice">The admin console needs JavaScript. The admin API and the CLI work without it.</p></noscript>';
+
 function mainContent(route: AppRoute, username: string): string {
   switch (route.name) {
     case 'home':
@@ -51,8 +66,17 @@ function mainContent(route: AppRoute, username: string): string {
       return `<p class="back"><a href="/bucketlists"><span aria-hidden="true">← </span>All bucketlists</a></p><h1 tabindex="-1">Bucketlist</h1><p class="status">Loading the bucketlist…</p>${NEEDS_SCRIPT}`;
     case 'account':
       return `<h1 tabindex="-1">Your account</h1><p class="status">Loading your account…</p>${ACCOUNT_NEEDS_SCRIPT}`;
+    case 'admin':
+    case 'admin-users':
+    case 'admin-user':
+    case 'admin-audit':
+    case 'admin-apps':
+      return `<h1 tabindex="-1">Admin</h1><p class="status">Loading the admin console…</p>${ADMIN_NEEDS_SCRIPT}`;
   }
 }
+
+/** What a non-admin sees at an admin page: the app's not-found page (the admin API answers them 403). */
+const NOT_FOUND_CONTENT = '<h1 tabindex="-1">Page not found</h1><p>There is nothing at this address.</p><p><a href="/">Go to the home page</a></p>';
 
 /**
  * The app's page for one route: the built index.html with the page already rendered inside
@@ -60,11 +84,13 @@ function mainContent(route: AppRoute, username: string): string {
  * for the app, which then takes over.
  */
 export function renderAppPage(indexHtml: string, route: AppRoute, user: ShellUser): string {
-  const markup = `${header(route, user.username)}<main id="main" class="page" tabindex="-1">${mainContent(route, user.username)}</main>`;
+  const isAdmin = user.role === 'admin';
+  const refused = isAdminAppRoute(route) && !isAdmin;
+  const markup = `${header(route, user.username, isAdmin)}<main id="main" class="page" tabindex="-1">${refused ? NOT_FOUND_CONTENT : mainContent(route, user.username)}</main>`;
   const data = `<script type="application/json" id="gatehouse-data">${jsonForScript({ user })}</script>`;
   // Functions as replacements: a `$` in a username must not be read as a replacement pattern.
   return indexHtml
-    .replace(/<title>[^<]*<\/title>/, () => `<title>${TITLES[route.name]} · Gatehouse</title>`)
+    .replace(/<title>[^<]*<\/title>/, () => `<title>${refused ? 'Page not found' : TITLES[route.name]} · Gatehouse</title>`)
     .replace(APP_HTML_MARKER, () => markup)
     .replace(APP_DATA_MARKER, () => data);
 }

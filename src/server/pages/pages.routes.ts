@@ -8,7 +8,7 @@ import { PACKAGE_ROOT } from '../../paths.js';
 import { ensureCsrfCookie } from '../cookies.js';
 import type { RoutePlugin } from '../http.js';
 import type { Authenticator } from '../plugins/auth.js';
-import { APP_ROUTE_PATTERNS, matchAppRoute } from './app-routes.js';
+import { APP_ROUTE_PATTERNS, isAdminAppRoute, matchAppRoute } from './app-routes.js';
 import { renderAppPage, renderMissingBuildPage } from './app-shell.js';
 import { renderAuthPage } from './auth-pages.js';
 import type { AuthPageKind } from './auth-pages.js';
@@ -85,7 +85,9 @@ export const pageRoutes: RoutePlugin<PageRoutesOptions> = async (app, { config, 
         if (!user) return reply.redirect(loginRedirect(request.url), 303);
         const indexHtml = await web.indexHtml();
         if (indexHtml === null) return sendHtml(reply, 503, renderMissingBuildPage());
-        return sendHtml(reply, 200, renderAppPage(indexHtml, route, userJson(user)));
+        // The console's pages are a 404 to anyone but an admin (the shell shows them the not-found page).
+        const status = isAdminAppRoute(route) && user.role !== 'admin' ? 404 : 200;
+        return sendHtml(reply, status, renderAppPage(indexHtml, route, userJson(user)));
       },
     );
   }

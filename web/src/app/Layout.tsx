@@ -8,6 +8,8 @@ const NAV = [
   { href: '/bucketlists', label: 'Bucketlists', current: (path: string) => path === '/bucketlists' || path.startsWith('/bucketlists/') },
   { href: '/account', label: 'Account', current: (path: string) => path === '/account' },
 ];
+/** The admin console's entry, listed for admins only (the server renders the same, src/server/pages/app-shell.ts). */
+const ADMIN_NAV = { href: '/admin', label: 'Admin', current: (path: string) => path === '/admin' || path.startsWith('/admin/') };
 
 /**
  * The page frame. The server renders the same markup (src/server/pages/app-shell.ts) so the page
@@ -16,6 +18,7 @@ const NAV = [
 export function Layout({ children }: { children: ReactNode }) {
   const user = useUser();
   const { pathname } = useLocation();
+  const nav = user.role === 'admin' ? [...NAV, ADMIN_NAV] : NAV;
   return (
     <>
       <a className="skip-link" href="#main">
@@ -28,7 +31,7 @@ export function Layout({ children }: { children: ReactNode }) {
           </Link>
           <nav className="site-nav" aria-label="Main">
             <ul>
-              {NAV.map((item) => (
+              {nav.map((item) => (
                 <li key={item.href}>
                   <Link href={item.href} aria-current={item.current(pathname) ? 'page' : undefined}>
                     {item.label}

@@ -1,32 +1,23 @@
 /**
- * The one way the app talks to the server: JSON in and out, the session cookie sent along, the
- * CSRF token echoed on unsafe requests, errors as ApiError with the contract's code.
+ * The one way the app talks to the server: the typed client generated from the server's OpenAPI
+ * document (src/client), in cookie mode — the session cookie sent along, the CSRF token echoed on
+ * unsafe requests — and `call()`, which turns its answers into data or an ApiError with the
+ * contract's code, and any 401 into the trip to the login page.
  */
+import { GatehouseApiError, createGatehouseClient, unwrap } from '../../../src/client';
+import type { AnswerData, ApiAnswer } from '../../../src/client';
 
-export type FieldErrors = Record<string, string>;
+export type { FieldErrors, Schemas } from '../../../src/client';
 
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly fields?: FieldErrors,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
+/** An error answer (or none: status 0, `network_error`), with the contract's code, message and field errors. */
+export const ApiError = GatehouseApiError;
+export type ApiError = GatehouseApiError;
 
-const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
-/** The value of the readable `csrf_token` cookie (the server compares it with the X-CSRF-Token header). */
-export function csrfToken(cookies: string = document.cookie): string {
-  for (const part of cookies.split(';')) {
-    const [name, ...rest] = part.trim().split('=');
-    if (name === 'csrf_token') return decodeURIComponent(rest.join('='));
-  }
-  return '';
-}
+/**
+ * The app's client: every call goes through it, e.g. `call(api.GET('/api/me/mfa', { signal }))`.
+ * Paths, parameters, bodies and answers are typed from the server's routes.
+ */
+export const api = createGatehouseClient({ mode: 'cookie' });
 
 /** Where a 401 sends the person: the login form, which says the session ended and comes back here. */
 export function loginUrlForExpiredSession(loc: Pick<Location, 'pathname' | 'search'> = window.location): string {
@@ -42,58 +33,31 @@ export function sessionExpired(): void {
   window.location.assign(loginUrlForExpiredSession());
 }
 
-function messageFor(status: number): string {
-  if (status === 429) return 'Too many requests. Wait a moment and try again.';
-  if (status >= 500) return 'The server could not handle the request. Try again in a moment.';
-  return `The request failed (HTTP ${status}).`;
-}
-
-export interface RequestOptions {
-  signal?: AbortSignal;
+/**
+ * The data of a call through `api` (undefined for a 204), or a thrown ApiError. A 401 means the
+ * session is gone (expired, revoked, logged out in another tab): the app leaves for the login page.
+ *
+ * @example const page = await call(api.GET('/api/bucketlists', { params: { query: { page: 2 } }, signal }));
+ */
+export async function call<A extends ApiAnswer>(request: Promise<A>): Promise<AnswerData<A>> {
+  try {
+    return await unwrap(request);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      sessionExpired();
+      throw new ApiError(401, 'unauthenticated', 'Your session has ended. Taking you to the login page…');
+    }
+    throw error;
+  }
 }
 
 /**
- * Call the JSON API.
- *
- * @example const page = await apiRequest<Page<Bucketlist>>('GET', '/api/bucketlists?page=2');
+ * The optional body of a *recent* DELETE route (DELETE /api/me, /api/admin/users/{id},
+ * /api/me/mfa/totp, /api/me/passkeys/{id}): the password as a one-time re-authentication, or no
+ * body when the sign-in is recent.
  */
-export async function apiRequest<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (UNSAFE.has(method)) headers['X-CSRF-Token'] = csrfToken();
-  let response: Response;
-  try {
-    response = await fetch(path, {
-      method,
-      headers,
-      credentials: 'same-origin',
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-  } catch (error) {
-    if (error instanceof DOMException && error.name === 'AbortError') throw error;
-    throw new ApiError(0, 'network_error', 'Could not reach the server. Check your connection and try again.');
-  }
-  if (response.status === 401) {
-    sessionExpired();
-    throw new ApiError(401, 'unauthenticated', 'Your session has ended. Taking you to the login page…');
-  }
-  if (response.status === 204) return undefined as T;
-  const text = await response.text();
-  let parsed: unknown = undefined;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  if (!response.ok) {
-    const error = (parsed as { error?: { code?: unknown; message?: unknown; fields?: unknown } } | undefined)?.error;
-    const code = typeof error?.code === 'string' ? error.code : 'http_error';
-    const message = typeof error?.message === 'string' ? error.message : messageFor(response.status);
-    const fields = error?.fields && typeof error.fields === 'object' ? (error.fields as FieldErrors) : undefined;
-    throw new ApiError(response.status, code, message, fields);
-  }
-  return parsed as T;
+export function recentBody(currentPassword?: string): { body?: { current_password?: string } } {
+  return currentPassword !== undefined ? { body: { current_password: currentPassword } } : {};
 }
 
 /** A message fit to show a person, whatever was thrown. */

@@ -24,7 +24,7 @@ export interface PasswordSectionProps {
 
 /**
  * Change the password (POST /api/me/password). The server ends every other session and token
- * login and gives this browser a new session: new cookies, and a new CSRF token that apiRequest
+ * login and gives this browser a new session: new cookies, and a new CSRF token that the client
  * reads from the cookie on the next request, so the app keeps working.
  */
 export function PasswordSection({ onChanged, onErrors }: PasswordSectionProps) {

@@ -1,6 +1,6 @@
-import { ApiError, apiRequest } from '../../lib/api';
+import { ApiError, api, call } from '../../lib/api';
 
-/** The apps a user let sign them in through OpenID Connect (/api/me/oidc/grants), typed. */
+/** The apps a user let sign them in through OpenID Connect (/api/me/oidc/grants), through the typed client. */
 
 export interface AuthorisedApp {
   client_id: string;
@@ -13,7 +13,7 @@ export interface AuthorisedApp {
 /** The apps, or null when the server has no OpenID Connect provider (OIDC_ENABLED=false: the route is 404). */
 export async function listAuthorisedApps(signal?: AbortSignal): Promise<AuthorisedApp[] | null> {
   try {
-    const { items } = await apiRequest<{ items: AuthorisedApp[] }>('GET', '/api/me/oidc/grants', undefined, signal ? { signal } : {});
+    const { items } = await call(api.GET('/api/me/oidc/grants', { signal }));
     return items;
   } catch (caught) {
     if (caught instanceof ApiError && caught.status === 404) return null;
@@ -23,5 +23,5 @@ export async function listAuthorisedApps(signal?: AbortSignal): Promise<Authoris
 
 /** Remove an app: its tokens stop working at once and its next sign-in asks for consent again. 404 when already gone. */
 export function removeAuthorisedApp(clientId: string): Promise<void> {
-  return apiRequest('DELETE', `/api/me/oidc/grants/${encodeURIComponent(clientId)}`);
+  return call(api.DELETE('/api/me/oidc/grants/{client_id}', { params: { path: { client_id: clientId } } }));
 }

@@ -1,8 +1,8 @@
 import { startRegistration } from '@simplewebauthn/browser';
 import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/browser';
-import { apiRequest } from '../../lib/api';
+import { api, call, recentBody } from '../../lib/api';
 
-/** The contract's passkey routes (/api/me/passkeys), typed. */
+/** The contract's passkey routes (/api/me/passkeys), through the typed client. */
 
 /** One of the signed-in user's passkeys (GET /api/me/passkeys). */
 export interface Passkey {
@@ -17,7 +17,7 @@ export interface Passkey {
 export const PASSKEY_NAME_MAX = 100;
 
 export function listPasskeys(signal?: AbortSignal): Promise<{ items: Passkey[] }> {
-  return apiRequest('GET', '/api/me/passkeys', undefined, signal ? { signal } : {});
+  return call(api.GET('/api/me/passkeys', { signal }));
 }
 
 /** Thrown when the browser's passkey prompt ends without a passkey (cancelled, timed out, refused). */
@@ -29,22 +29,25 @@ export class CeremonyError extends Error {}
  * prompt, then the new credential with its name (blank: the server picks one).
  */
 export async function addPasskey(name: string, currentPassword?: string): Promise<Passkey> {
-  const optionsJSON = await apiRequest<PublicKeyCredentialCreationOptionsJSON>('POST', '/api/me/passkeys/options', currentPassword !== undefined ? { current_password: currentPassword } : {});
+  const optionsJSON = await call(api.POST('/api/me/passkeys/options', { body: currentPassword !== undefined ? { current_password: currentPassword } : {} }));
   let response: Awaited<ReturnType<typeof startRegistration>>;
   try {
-    response = await startRegistration({ optionsJSON });
+    // The document types the options' WebAuthn enums (`type: "public-key"`…) as plain strings.
+    response = await startRegistration({ optionsJSON: optionsJSON as PublicKeyCredentialCreationOptionsJSON });
   } catch (error) {
     const known = error instanceof Error && /InvalidStateError|ERROR_AUTHENTICATOR_PREVIOUSLY_REGISTERED/.test(`${error.name} ${(error as { code?: string }).code ?? ''}`);
     throw new CeremonyError(known ? 'This device already holds a passkey for your account.' : 'No passkey was made: the prompt was cancelled or timed out.');
   }
-  return apiRequest('POST', '/api/me/passkeys', { response, ...(name.trim() ? { name: name.trim() } : {}) });
+  // Copied into plain objects: the library's interfaces lack the index signature of the schema's open objects.
+  const credential = { ...response, response: { ...response.response }, clientExtensionResults: { ...response.clientExtensionResults } };
+  return call(api.POST('/api/me/passkeys', { body: { response: credential, ...(name.trim() ? { name: name.trim() } : {}) } }));
 }
 
 export function renamePasskey(id: string, name: string): Promise<Passkey> {
-  return apiRequest('PATCH', `/api/me/passkeys/${encodeURIComponent(id)}`, { name });
+  return call(api.PATCH('/api/me/passkeys/{id}', { params: { path: { id } }, body: { name } }));
 }
 
 /** Remove a passkey (*recent*, as addPasskey). 404 when it is gone already. */
 export function removePasskey(id: string, currentPassword?: string): Promise<void> {
-  return apiRequest('DELETE', `/api/me/passkeys/${encodeURIComponent(id)}`, currentPassword !== undefined ? { current_password: currentPassword } : undefined);
+  return call(api.DELETE('/api/me/passkeys/{id}', { params: { path: { id } }, ...recentBody(currentPassword) }));
 }

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import type { FormEvent } from 'react';
-import { ApiError, apiRequest, errorMessage } from '../../lib/api';
+import { ApiError, api, call, errorMessage } from '../../lib/api';
 
 /**
  * Log out. Without JavaScript the form is a GET /logout (which ends the session too); with it,
@@ -15,7 +15,7 @@ export function LogoutButton() {
     setPending(true);
     setError(null);
     try {
-      await apiRequest<void>('DELETE', '/logout');
+      await call(api.DELETE('/logout'));
       window.location.assign('/login');
     } catch (caught) {
       // Refused (e.g. the CSRF cookie is gone): GET /logout ends the session without needing it.

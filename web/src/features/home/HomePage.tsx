@@ -1,17 +1,16 @@
 import { useCallback } from 'react';
-import { apiRequest } from '../../lib/api';
 import { Link } from '../../lib/router';
-import type { Bucketlist, Page } from '../../lib/types';
 import { useDocumentTitle } from '../../lib/use-document-title';
 import { useResource } from '../../lib/use-resource';
 import { ErrorMessage, Loading } from '../../components/Status';
 import { useUser } from '../auth/session';
+import { listBucketlists } from '../bucketlists/api';
 
 /** The home page: the greeting the server also writes into the HTML, and a way in. */
 export function HomePage() {
   const user = useUser();
   useDocumentTitle('Home');
-  const load = useCallback((signal: AbortSignal) => apiRequest<Page<Bucketlist>>('GET', '/api/bucketlists?limit=1', undefined, { signal }), []);
+  const load = useCallback((signal: AbortSignal) => listBucketlists({ page: 1, limit: 1 }, signal), []);
   const { resource, reload } = useResource('home', load);
 
   return (
