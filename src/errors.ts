@@ -1,37 +1,40 @@
 /**
- * Every error a client can see. `code` is stable and append-only (docs/errors.md lists each);
- * switch on it, never on the message.
+ * Every error a client can see, with the one status it comes with. `code` is stable and
+ * append-only (docs/errors.md lists each); switch on it, never on the message.
  */
-export type ErrorCode =
-  | 'bad_request'
-  | 'unauthenticated'
-  | 'invalid_credentials'
-  | 'invalid_token'
-  | 'forbidden'
-  | 'csrf_failed'
-  | 'origin_refused'
-  | 'not_found'
-  | 'username_taken'
-  | 'email_taken'
-  | 'conflict'
-  | 'last_admin'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'validation_failed'
-  | 'rate_limited'
-  | 'overloaded'
-  | 'unavailable'
-  | 'reauthentication_required'
-  | 'email_not_verified'
-  | 'mfa_required'
-  | 'internal_error';
+export const ERROR_STATUS = {
+  bad_request: 400,
+  unauthenticated: 401,
+  invalid_credentials: 401,
+  invalid_token: 401,
+  forbidden: 403,
+  csrf_failed: 403,
+  origin_refused: 403,
+  reauthentication_required: 403,
+  email_not_verified: 403,
+  mfa_required: 403,
+  not_found: 404,
+  username_taken: 409,
+  email_taken: 409,
+  conflict: 409,
+  last_admin: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  validation_failed: 422,
+  rate_limited: 429,
+  internal_error: 500,
+  overloaded: 503,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
 
 export type FieldErrors = Record<string, string>;
 
 export class GatehouseError extends Error {
   constructor(
     readonly code: ErrorCode,
-    readonly statusCode: number,
+    readonly statusCode: (typeof ERROR_STATUS)[ErrorCode],
     message: string,
   ) {
     super(message);

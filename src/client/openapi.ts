@@ -74,13 +74,13 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
         503: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -162,76 +162,76 @@ export interface paths {
             "application/json": components["schemas"]["User"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 409: `username_taken`, `email_taken`, `conflict`, `last_admin` (docs/errors.md). */
         409: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error409"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
         503: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -304,76 +304,76 @@ export interface paths {
             "application/json": components["schemas"]["User"] | components["schemas"]["MfaRequired"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
         503: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -446,31 +446,40 @@ export interface paths {
           };
           content?: never;
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -492,13 +501,22 @@ export interface paths {
           };
           content?: never;
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -577,13 +595,22 @@ export interface paths {
             "application/json": components["schemas"]["User"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -618,76 +645,85 @@ export interface paths {
           };
           content?: never;
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 409: `username_taken`, `email_taken`, `conflict`, `last_admin` (docs/errors.md). */
         409: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error409"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -762,76 +798,76 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
         503: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -881,76 +917,76 @@ export interface paths {
             "application/json": components["schemas"]["User"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
         503: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -992,67 +1028,67 @@ export interface paths {
             "application/json": Record<string, never>;
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
         503: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -1113,85 +1149,85 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 409: `username_taken`, `email_taken`, `conflict`, `last_admin` (docs/errors.md). */
         409: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error409"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
         503: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -1239,31 +1275,40 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 404: `not_found` (docs/errors.md). */
         404: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error404"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -1301,85 +1346,94 @@ export interface paths {
           };
           content?: never;
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 404: `not_found` (docs/errors.md). */
         404: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error404"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 409: `username_taken`, `email_taken`, `conflict`, `last_admin` (docs/errors.md). */
         409: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error409"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -1420,76 +1474,85 @@ export interface paths {
             "application/json": components["schemas"]["AdminUser"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 404: `not_found` (docs/errors.md). */
         404: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error404"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 409: `username_taken`, `email_taken`, `conflict`, `last_admin` (docs/errors.md). */
         409: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error409"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -1526,13 +1589,22 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -1586,76 +1658,85 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 409: `username_taken`, `email_taken`, `conflict`, `last_admin` (docs/errors.md). */
         409: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error409"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -1688,76 +1769,85 @@ export interface paths {
           };
           content?: never;
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 409: `username_taken`, `email_taken`, `conflict`, `last_admin` (docs/errors.md). */
         409: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error409"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -1807,67 +1897,76 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 409: `username_taken`, `email_taken`, `conflict`, `last_admin` (docs/errors.md). */
         409: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error409"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -1918,76 +2017,85 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 409: `username_taken`, `email_taken`, `conflict`, `last_admin` (docs/errors.md). */
         409: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error409"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -2028,31 +2136,40 @@ export interface paths {
           };
           content?: never;
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 404: `not_found` (docs/errors.md). */
         404: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error404"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -2125,76 +2242,76 @@ export interface paths {
             "application/json": components["schemas"]["User"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
         503: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -2273,67 +2390,76 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -2380,13 +2506,22 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -2453,67 +2588,76 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 409: `username_taken`, `email_taken`, `conflict`, `last_admin` (docs/errors.md). */
         409: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error409"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -2565,76 +2709,85 @@ export interface paths {
           };
           content?: never;
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 404: `not_found` (docs/errors.md). */
         404: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error404"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -2678,67 +2831,76 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 404: `not_found` (docs/errors.md). */
         404: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error404"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -2788,40 +2950,49 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -2895,76 +3066,76 @@ export interface paths {
             "application/json": components["schemas"]["User"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
         503: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -3069,85 +3240,85 @@ export interface paths {
             "application/json": components["schemas"]["User"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 409: `username_taken`, `email_taken`, `conflict`, `last_admin` (docs/errors.md). */
         409: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error409"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
         503: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -3216,76 +3387,76 @@ export interface paths {
           };
           content?: never;
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
         503: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -3352,58 +3523,67 @@ export interface paths {
             "application/json": Record<string, never>;
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -3449,76 +3629,76 @@ export interface paths {
             "application/json": components["schemas"]["User"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
         503: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -3574,13 +3754,22 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -3609,22 +3798,31 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -3663,31 +3861,40 @@ export interface paths {
           };
           content?: never;
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 404: `not_found` (docs/errors.md). */
         404: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error404"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -3743,31 +3950,40 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 404: `not_found` (docs/errors.md). */
         404: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error404"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -3799,31 +4015,40 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 404: `not_found` (docs/errors.md). */
         404: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error404"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -3881,76 +4106,76 @@ export interface paths {
             } | components["schemas"]["MfaRequired"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
         503: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -4009,67 +4234,67 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
         503: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -4126,58 +4351,67 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -4228,49 +4462,58 @@ export interface paths {
             "application/json": Record<string, never>;
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
         429: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error429"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -4368,40 +4611,40 @@ export interface paths {
           };
           content?: never;
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 500: `internal_error` (docs/errors.md). */
         500: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error500"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
         503: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -4445,40 +4688,40 @@ export interface paths {
           };
           content?: never;
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 500: `internal_error` (docs/errors.md). */
         500: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error500"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
         503: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -4529,22 +4772,31 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -4579,67 +4831,76 @@ export interface paths {
             "application/json": components["schemas"]["Bucketlist"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 409: `username_taken`, `email_taken`, `conflict`, `last_admin` (docs/errors.md). */
         409: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error409"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -4688,22 +4949,31 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 404: `not_found` (docs/errors.md). */
         404: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error404"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -4737,76 +5007,85 @@ export interface paths {
             "application/json": components["schemas"]["Bucketlist"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 404: `not_found` (docs/errors.md). */
         404: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error404"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 409: `username_taken`, `email_taken`, `conflict`, `last_admin` (docs/errors.md). */
         409: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error409"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -4832,31 +5111,40 @@ export interface paths {
           };
           content?: never;
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 404: `not_found` (docs/errors.md). */
         404: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error404"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -4892,76 +5180,85 @@ export interface paths {
             "application/json": components["schemas"]["Bucketlist"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 404: `not_found` (docs/errors.md). */
         404: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error404"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 409: `username_taken`, `email_taken`, `conflict`, `last_admin` (docs/errors.md). */
         409: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error409"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -5000,22 +5297,31 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 404: `not_found` (docs/errors.md). */
         404: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error404"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -5052,67 +5358,76 @@ export interface paths {
             "application/json": components["schemas"]["Item"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 404: `not_found` (docs/errors.md). */
         404: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error404"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -5163,67 +5478,76 @@ export interface paths {
             "application/json": components["schemas"]["Item"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 404: `not_found` (docs/errors.md). */
         404: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error404"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -5251,31 +5575,40 @@ export interface paths {
           };
           content?: never;
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 404: `not_found` (docs/errors.md). */
         404: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error404"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -5315,67 +5648,76 @@ export interface paths {
             "application/json": components["schemas"]["Item"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 404: `not_found` (docs/errors.md). */
         404: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error404"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -5420,31 +5762,40 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -5484,67 +5835,76 @@ export interface paths {
             "application/json": components["schemas"]["AdminUser"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 409: `username_taken`, `email_taken`, `conflict`, `last_admin` (docs/errors.md). */
         409: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error409"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -5608,22 +5968,31 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -5696,31 +6065,40 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -5778,31 +6156,40 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -5854,58 +6241,67 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
         400: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error400"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
         413: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error413"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
         415: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error415"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error422"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -5945,31 +6341,40 @@ export interface paths {
           };
           content?: never;
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 404: `not_found` (docs/errors.md). */
         404: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error404"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -6017,13 +6422,22 @@ export interface paths {
             };
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -6065,31 +6479,40 @@ export interface paths {
           };
           content?: never;
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
         401: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error401"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
         403: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error403"];
           };
         };
-        /** @description Every error response. `code` is stable; see docs/errors.md. */
+        /** @description An error answer with status 404: `not_found` (docs/errors.md). */
         404: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Error"];
+            "application/json": components["schemas"]["Error404"];
+          };
+        };
+        /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error503"];
           };
         };
       };
@@ -6416,8 +6839,154 @@ export interface components {
     /** @description Every error response. `code` is stable; see docs/errors.md. */
     Error: {
       error: {
-        code: string;
+        /** @description Stable: switch on it, never on the message (docs/errors.md) */
+        code: "bad_request" | "unauthenticated" | "invalid_credentials" | "invalid_token" | "forbidden" | "csrf_failed" | "origin_refused" | "reauthentication_required" | "email_not_verified" | "mfa_required" | "not_found" | "username_taken" | "email_taken" | "conflict" | "last_admin" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "rate_limited" | "internal_error" | "overloaded" | "unavailable";
+        /** @description For people; may change */
         message: string;
+        /** @description validation_failed and the like: a message per field */
+        fields?: {
+          [key: string]: string;
+        };
+      };
+    };
+    /** @description An error answer with status 400: `bad_request` (docs/errors.md). */
+    Error400: {
+      error: {
+        /** @description Stable: switch on it, never on the message (docs/errors.md) */
+        code: "bad_request";
+        /** @description For people; may change */
+        message: string;
+        /** @description validation_failed and the like: a message per field */
+        fields?: {
+          [key: string]: string;
+        };
+      };
+    };
+    /** @description An error answer with status 401: `unauthenticated`, `invalid_credentials`, `invalid_token` (docs/errors.md). */
+    Error401: {
+      error: {
+        /** @description Stable: switch on it, never on the message (docs/errors.md) */
+        code: "unauthenticated" | "invalid_credentials" | "invalid_token";
+        /** @description For people; may change */
+        message: string;
+        /** @description validation_failed and the like: a message per field */
+        fields?: {
+          [key: string]: string;
+        };
+      };
+    };
+    /** @description An error answer with status 403: `forbidden`, `csrf_failed`, `origin_refused`, `reauthentication_required`, `email_not_verified`, `mfa_required` (docs/errors.md). */
+    Error403: {
+      error: {
+        /** @description Stable: switch on it, never on the message (docs/errors.md) */
+        code: "forbidden" | "csrf_failed" | "origin_refused" | "reauthentication_required" | "email_not_verified" | "mfa_required";
+        /** @description For people; may change */
+        message: string;
+        /** @description validation_failed and the like: a message per field */
+        fields?: {
+          [key: string]: string;
+        };
+      };
+    };
+    /** @description An error answer with status 404: `not_found` (docs/errors.md). */
+    Error404: {
+      error: {
+        /** @description Stable: switch on it, never on the message (docs/errors.md) */
+        code: "not_found";
+        /** @description For people; may change */
+        message: string;
+        /** @description validation_failed and the like: a message per field */
+        fields?: {
+          [key: string]: string;
+        };
+      };
+    };
+    /** @description An error answer with status 409: `username_taken`, `email_taken`, `conflict`, `last_admin` (docs/errors.md). */
+    Error409: {
+      error: {
+        /** @description Stable: switch on it, never on the message (docs/errors.md) */
+        code: "username_taken" | "email_taken" | "conflict" | "last_admin";
+        /** @description For people; may change */
+        message: string;
+        /** @description validation_failed and the like: a message per field */
+        fields?: {
+          [key: string]: string;
+        };
+      };
+    };
+    /** @description An error answer with status 413: `payload_too_large` (docs/errors.md). */
+    Error413: {
+      error: {
+        /** @description Stable: switch on it, never on the message (docs/errors.md) */
+        code: "payload_too_large";
+        /** @description For people; may change */
+        message: string;
+        /** @description validation_failed and the like: a message per field */
+        fields?: {
+          [key: string]: string;
+        };
+      };
+    };
+    /** @description An error answer with status 415: `unsupported_media_type` (docs/errors.md). */
+    Error415: {
+      error: {
+        /** @description Stable: switch on it, never on the message (docs/errors.md) */
+        code: "unsupported_media_type";
+        /** @description For people; may change */
+        message: string;
+        /** @description validation_failed and the like: a message per field */
+        fields?: {
+          [key: string]: string;
+        };
+      };
+    };
+    /** @description An error answer with status 422: `validation_failed` (docs/errors.md). */
+    Error422: {
+      error: {
+        /** @description Stable: switch on it, never on the message (docs/errors.md) */
+        code: "validation_failed";
+        /** @description For people; may change */
+        message: string;
+        /** @description validation_failed and the like: a message per field */
+        fields?: {
+          [key: string]: string;
+        };
+      };
+    };
+    /** @description An error answer with status 429: `rate_limited` (docs/errors.md). */
+    Error429: {
+      error: {
+        /** @description Stable: switch on it, never on the message (docs/errors.md) */
+        code: "rate_limited";
+        /** @description For people; may change */
+        message: string;
+        /** @description validation_failed and the like: a message per field */
+        fields?: {
+          [key: string]: string;
+        };
+      };
+    };
+    /** @description An error answer with status 500: `internal_error` (docs/errors.md). */
+    Error500: {
+      error: {
+        /** @description Stable: switch on it, never on the message (docs/errors.md) */
+        code: "internal_error";
+        /** @description For people; may change */
+        message: string;
+        /** @description validation_failed and the like: a message per field */
+        fields?: {
+          [key: string]: string;
+        };
+      };
+    };
+    /** @description An error answer with status 503: `overloaded`, `unavailable` (docs/errors.md). */
+    Error503: {
+      error: {
+        /** @description Stable: switch on it, never on the message (docs/errors.md) */
+        code: "overloaded" | "unavailable";
+        /** @description For people; may change */
+        message: string;
+        /** @description validation_failed and the like: a message per field */
         fields?: {
           [key: string]: string;
         };

@@ -40,7 +40,7 @@ import { hostCheckPlugin } from './plugins/host-check.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
 import { lazyChildLogger } from './request-logger.js';
-import { AdminUserSchema, ErrorSchema, MfaRequiredSchema, UserSchema } from './schemas.js';
+import { AdminUserSchema, ErrorSchema, ErrorStatusSchemas, MfaRequiredSchema, UserSchema } from './schemas.js';
 import { OPTIONAL_BODY } from './recent-auth.js';
 
 export type { GatehouseApp } from './http.js';
@@ -161,6 +161,7 @@ export async function buildApp(config: Readonly<Config>, services: Services, opt
   app.setNotFoundHandler(notFound);
 
   app.addSchema(ErrorSchema);
+  for (const schema of ErrorStatusSchemas) app.addSchema(schema);
   app.addSchema(UserSchema);
   app.addSchema(AdminUserSchema);
   app.addSchema(MfaRequiredSchema);

@@ -1,16 +1,33 @@
 import { Type } from 'typebox';
+import { ERROR_STATUS } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
+
+const ALL_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
+
+function errorBody(codes: readonly ErrorCode[], $id: string, description: string) {
+  return Type.Object(
+    {
+      error: Type.Object({
+        code: Type.Union(codes.map((code) => Type.Literal(code)), { description: 'Stable: switch on it, never on the message (docs/errors.md)' }),
+        message: Type.String({ description: 'For people; may change' }),
+        fields: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'validation_failed and the like: a message per field' })),
+      }),
+    },
+    { $id, description },
+  );
+}
 
 /** Shared response shapes; the same objects validate, serialize and feed the OpenAPI document. */
-export const ErrorSchema = Type.Object(
-  {
-    error: Type.Object({
-      code: Type.String(),
-      message: Type.String(),
-      fields: Type.Optional(Type.Record(Type.String(), Type.String())),
-    }),
-  },
-  { $id: 'Error', description: 'Every error response. `code` is stable; see docs/errors.md.' },
-);
+export const ErrorSchema = errorBody(ALL_CODES, 'Error', 'Every error response. `code` is stable; see docs/errors.md.');
+
+/** The error statuses routes declare, each with the codes it can carry: `Error401`, `Error403`… */
+const ERROR_STATUSES: number[] = [...new Set(Object.values(ERROR_STATUS))];
+
+/** One schema per error status (its codes only), for the OpenAPI document and the typed client. */
+export const ErrorStatusSchemas = ERROR_STATUSES.map((status) => {
+  const codes = ALL_CODES.filter((code) => ERROR_STATUS[code] === status);
+  return errorBody(codes, `Error${status}`, `An error answer with status ${status}: ${codes.map((code) => `\`${code}\``).join(', ')} (docs/errors.md).`);
+});
 
 export const UserSchema = Type.Object(
   {
@@ -59,8 +76,12 @@ export function mfaRequiredJson(challenge: { mfaToken: string; methods: string[]
   return { mfa_required: true as const, mfa_token: challenge.mfaToken, methods: challenge.methods, expires_in: challenge.expiresIn };
 }
 
-export function errorResponses(...statuses: number[]): Record<number, typeof ErrorRef> {
-  return Object.fromEntries(statuses.map((status) => [status, ErrorRef]));
+/**
+ * The error answers of a route, each status with the codes it carries; 503 (`overloaded`,
+ * `unavailable`) is added to every route, as any can meet a busy server or a database that is down.
+ */
+export function errorResponses(...statuses: number[]): Record<number, ReturnType<typeof Type.Ref>> {
+  return Object.fromEntries([...new Set([...statuses, 503])].map((status) => [status, Type.Ref(ERROR_STATUSES.includes(status) ? `Error${status}` : 'Error')]));
 }
 
 /** Page parameters shared by every list: `limit` 1–100 (default 20), `page` from 1. */
