@@ -168,10 +168,11 @@ export const authPlugin = fp(
         .then(done, done);
     });
 
-    app.addHook('preValidation', async (request: FastifyRequest) => {
-      if (!request.csrfFromBody || request.auth?.via !== 'session') return;
+    // Callback-style too: it runs on every request, and most have no form to check.
+    app.addHook('preValidation', (request: FastifyRequest, _reply, done) => {
+      if (!request.csrfFromBody || request.auth?.via !== 'session') return done();
       const sent = (request.body as Record<string, unknown> | null | undefined)?.csrf_token;
-      if (!authenticator.csrfValid(request, request.auth.session, sent)) throw new CsrfError();
+      done(authenticator.csrfValid(request, request.auth.session, sent) ? undefined : new CsrfError());
     });
   },
   { name: 'gatehouse-auth', dependencies: ['@fastify/cookie'] },
