@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: build once (process tests start the built server), then every stage:
-//   1. unit, HTTP, storage, browser, process and scale-out suites, three files at a time;
+//   1. unit, HTTP, storage, browser, process and scale-out suites, two files at a time;
 //   2. test/serial/ (timing, overload, crash), one file at a time, alone;
 //   3. test/http again on PostgreSQL (a fresh database per server), but for the suites marked
 //      `// @database-independent` (the HTTP layer alone).
@@ -198,10 +198,9 @@ reportSkipped();
 if (REQUIRE_SERVICES && skipped.length > 0) failedStages.push('required services');
 else totals.skipped += skipped.length;
 
-// Three files at a time on two cores: most suites spend much of their time waiting (on Chromium, a
-// started process, PostgreSQL), so a third file keeps the cores busy; timing-sensitive suites are
-// in test/serial, which runs alone.
-const CONCURRENCY = '--test-concurrency=3';
+// Two files at a time, one per core: measured, a third made the run no shorter (the suites are
+// CPU-bound here: Chromium, started processes) and the PostgreSQL stage longer.
+const CONCURRENCY = '--test-concurrency=2';
 if (parallel.length > 0) await stage('unit, http, storage, e2e, process, scaleout', [CONCURRENCY, ...parallel], serviceEnv);
 for (const file of serial) await stage(file, ['--test-concurrency=1', file], serviceEnv);
 if (httpOnPostgres.length > 0) {

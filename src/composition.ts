@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { AccountService } from './accounts/accounts.service.js';
 import { EmailLinks } from './accounts/email-links.js';
 import { EmailService } from './accounts/email.service.js';
@@ -207,6 +207,8 @@ export async function openStorage(config: Readonly<Config>): Promise<Storage> {
  * Resolves once connected, or after a short wait, so the first requests (or a CLI command) use it.
  */
 export async function connectRedis(url: string, waitMs = 1_500): Promise<Redis> {
+  // Loaded only when REDIS_URL is set: a single instance never pays for the client.
+  const { Redis } = await import('ioredis');
   const redis = new Redis(url, {
     enableOfflineQueue: false,
     connectTimeout: 1_000,

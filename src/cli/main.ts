@@ -1,16 +1,13 @@
 import 'dotenv/config';
 import { parseArgs } from 'node:util';
 import { NO_REQUEST } from '../audit/request-meta.js';
-import { openStorage, withServices } from '../composition.js';
 import type { ServiceLog, Services } from '../composition.js';
 import { ConfigError, databaseLabel, loadConfig } from '../config.js';
 import type { Config } from '../config.js';
 import { GatehouseError } from '../errors.js';
 import { newClientJson } from '../oidc/client-json.js';
-import { oidcKeyOverlapSeconds } from '../oidc/provider.js';
-import { KeyVault, PUBLISH_BEFORE_SIGNING_SECONDS, rotateSigningKey } from '../tokens/keys.js';
+import { PUBLISH_BEFORE_SIGNING_SECONDS } from '../tokens/key-timing.js';
 import { PasswordMismatchError, PromptAbortedError, readNewPassword } from './read-password.js';
-import { serve } from './serve.js';
 
 const USAGE = `Usage: gatehouse <command> [options]
 
@@ -121,10 +118,17 @@ function withDatabase(line: string): string {
 }
 
 /** The services, built like a server's (REDIS_URL included): what a command revokes reaches running instances at once. */
-function withCliServices<T>(config: Readonly<Config>, work: (services: Services) => Promise<T>): Promise<T> {
+async function withCliServices<T>(config: Readonly<Config>, work: (services: Services) => Promise<T>): Promise<T> {
   announceDatabase(config);
+  const { withServices } = await import('../composition.js');
   return withServices(config, CLI_LOG, work);
 }
+
+/**
+ * The server and the services are loaded only by the commands that use them, so `--help` and a
+ * usage error answer at once instead of loading all of Gatehouse first.
+ */
+const openStorage = async (config: Readonly<Config>) => (await import('../composition.js')).openStorage(config);
 
 function requireUsername(values: { username?: string | undefined }): string {
   if (!values.username) throw new UsageError('--username is required');
@@ -187,6 +191,8 @@ async function keysCommand(config: Readonly<Config>, sub: string | undefined, ar
   const verifyOldKeysForSeconds = config.accessTokenTtl + 60;
   announceDatabase(config);
   const storage = await openStorage(config);
+  const { KeyVault, rotateSigningKey } = await import('../tokens/keys.js');
+  const { oidcKeyOverlapSeconds } = await import('../oidc/provider.js');
   try {
     const vault = new KeyVault(config.keyEncryptionSecret);
     const kid = await rotateSigningKey(storage.db, vault, { alg: config.jwtAlgorithm, now, verifyOldKeysForSeconds, signsAfterSeconds });
@@ -259,6 +265,7 @@ async function run(argv: string[]): Promise<string | null> {
     case 'serve': {
       const { values } = parseArgs({ args: argv.slice(1), options: { workers: { type: 'string' } }, strict: true });
       const workers = values.workers === undefined ? config.workers : loadConfig({ ...process.env, WORKERS: values.workers }).workers;
+      const { serve } = await import('./serve.js');
       await serve({ ...config, workers });
       return null;
     }

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse } from '@simplewebauthn/server';
+import type * as WebAuthnServer from '@simplewebauthn/server';
 import type { AuthenticatorTransportFuture, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { recordAudit } from '../audit/audit.repo.js';
 import type { RequestMeta } from '../audit/request-meta.js';
@@ -10,6 +10,15 @@ import { isoNow, UniqueViolationError } from '../storage/database.js';
 import type { PasskeyRecord } from './passkeys.repo.js';
 import * as repo from './passkeys.repo.js';
 import { asAuthenticationResponse, asRegistrationResponse, challengeOf } from './webauthn-json.js';
+
+type WebAuthnLibrary = typeof WebAuthnServer;
+let library: Promise<WebAuthnLibrary> | null = null;
+
+/** @simplewebauthn/server on first use: loading it costs most of a second, which every CLI command and server start would otherwise pay. */
+function webauthn(): Promise<WebAuthnLibrary> {
+  library ??= import('@simplewebauthn/server');
+  return library;
+}
 
 /** A challenge lives this long; the browser's own timeout is the same. */
 export const CHALLENGE_TTL_MS = 5 * 60_000;
@@ -72,7 +81,7 @@ export class PasskeyService {
   async registrationOptions(user: PasskeyUser): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const { db, rpId, rpName } = this.deps;
     const existing = await repo.listPasskeys(db, user.id);
-    const options = await generateRegistrationOptions({
+    const options = await (await webauthn()).generateRegistrationOptions({
       rpName,
       rpID: rpId,
       userName: user.username,
@@ -100,6 +109,7 @@ export class PasskeyService {
     const challenge = response ? challengeOf(response.response.clientDataJSON) : null;
     if (!response || !challenge) throw refused('That is not a passkey response.');
     if (!(await repo.spendChallenge(db, challenge, 'register', user.id, isoNow(clock)))) throw refused('The passkey request expired or was used already. Try again.');
+    const { verifyRegistrationResponse } = await webauthn();
     let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
     try {
       verified = await verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: this.deps.origin, expectedRPID: this.deps.rpId, requireUserPresence: true, requireUserVerification: true });
@@ -157,7 +167,7 @@ export class PasskeyService {
 
   /** POST /login/passkey/options: request options for a discoverable credential (no allowCredentials). */
   async signInOptions(): Promise<PublicKeyCredentialRequestOptionsJSON> {
-    const options = await generateAuthenticationOptions({ rpID: this.deps.rpId, userVerification: 'required', timeout: CHALLENGE_TTL_MS });
+    const options = await (await webauthn()).generateAuthenticationOptions({ rpID: this.deps.rpId, userVerification: 'required', timeout: CHALLENGE_TTL_MS });
     await this.#saveChallenge(options.challenge, 'sign-in', null);
     return options;
   }
@@ -199,6 +209,7 @@ export class PasskeyService {
     const passkey = response.id.length <= CREDENTIAL_ID_MAX ? await repo.findByCredentialId(db, response.id) : null;
     if (!passkey) return { ok: false, reason: 'unknown_credential', userId: expectedUser };
     if (expectedUser !== null && passkey.userId !== expectedUser) return { ok: false, reason: 'not_yours', userId: expectedUser };
+    const { verifyAuthenticationResponse } = await webauthn();
     let info: Awaited<ReturnType<typeof verifyAuthenticationResponse>>['authenticationInfo'];
     try {
       const verified = await verifyAuthenticationResponse({

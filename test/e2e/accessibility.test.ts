@@ -6,8 +6,8 @@ import type { TestServer } from '../helpers/app.js';
 import { apiInContext, browserSkipReason, describeViolations, launchBrowser, newContext, screenshot, seriousViolations, signUpInContext } from './browser.js';
 
 /**
- * Every page, checked with axe-core (no serious or critical violation), at desktop width and on a
- * 360 px phone (nothing wider than the screen), each saved as a screenshot. `npm run screenshots`
+ * Every page, checked with axe-core (no serious or critical violation) at desktop width, and on a
+ * 360 px phone for nothing wider than the screen, each saved as a screenshot. `npm run screenshots`
  * copies these to docs/screenshots/ for the README, so the data here is the README's example data.
  */
 
@@ -147,15 +147,15 @@ describe('accessibility and layout of every page', { skip: browserSkipReason() }
     assert.equal(failures.length, 0, failures.join('\n\n'));
   });
 
-  it('fits a 360 px wide phone without sideways scrolling, and passes axe there too', async () => {
+  // axe runs at one width (above): the markup is the same at both widths and only the CSS differs;
+  // here the phone layout is checked for sideways scrolling. Each axe run costs seconds of CI.
+  it('fits a 360 px wide phone without sideways scrolling', async () => {
     const failures: string[] = [];
     for (const pageCase of cases()) {
       const page = await open(await axeContext(pageCase.signedIn, { width: 360, height: 740 }), pageCase);
       await screenshot(page, `${pageCase.name}-mobile`);
       const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
       if (overflow > 0) failures.push(`${pageCase.name}: ${overflow}px wider than the screen`);
-      const violations = await seriousViolations(page);
-      if (violations.length > 0) failures.push(`${pageCase.name} (${pageCase.path}):\n${describeViolations(violations)}`);
     }
     assert.equal(failures.length, 0, failures.join('\n\n'));
   });

@@ -1,3 +1,4 @@
+// @database-independent: the hash queue's fairness between addresses; no query is in question.
 /**
  * A few busy addresses cannot keep everyone else's logins out of the hash queue (fault 5).
  *
