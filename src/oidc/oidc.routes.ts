@@ -235,13 +235,19 @@ export const oidcRoutes: RoutePlugin<OidcRoutesOptions> = async (app, { config, 
     return sendHtml(reply, status, html);
   }
 
-  function loginPage(request: FastifyRequest, reply: FastifyReply, uid: string, client: OidcClientRecord, state: { status?: number; username?: string | undefined; remember?: boolean; error?: GatehouseError; notice?: string }): FastifyReply {
-    const failure = state.error ? toErrorResponse(state.error as never, request) : undefined;
+  /** What a sign-in form shows for an error: its status (Retry-After set), the summary line, the field errors. */
+  function formFailure(request: FastifyRequest, reply: FastifyReply, error: GatehouseError | undefined) {
+    const failure = error ? toErrorResponse(error as never, request) : undefined;
     if (failure?.retryAfter !== undefined) reply.header('Retry-After', String(failure.retryAfter));
     const fields = failure?.body.error.fields;
+    return { status: failure?.status ?? 200, error: fields && failure?.body.error.code === 'validation_failed' ? undefined : failure?.body.error.message, fields };
+  }
+
+  function loginPage(request: FastifyRequest, reply: FastifyReply, uid: string, client: OidcClientRecord, state: { status?: number; username?: string | undefined; remember?: boolean; error?: GatehouseError; notice?: string }): FastifyReply {
+    const { status, error, fields } = formFailure(request, reply, state.error);
     return sendPage(
       reply,
-      failure?.status ?? 200,
+      status,
       client,
       renderOidcLoginPage({
         csrfToken: ensureCsrfCookie(request, reply, config),
@@ -251,19 +257,17 @@ export const oidcRoutes: RoutePlugin<OidcRoutesOptions> = async (app, { config, 
         username: state.username,
         remember: state.remember,
         notice: state.notice,
-        error: fields && failure?.body.error.code === 'validation_failed' ? undefined : failure?.body.error.message,
+        error,
         fields,
       }),
     );
   }
 
-  function mfaPage(request: FastifyRequest, reply: FastifyReply, uid: string, client: OidcClientRecord, mfaToken: string, error?: GatehouseError): FastifyReply {
-    const failure = error ? toErrorResponse(error as never, request) : undefined;
-    if (failure?.retryAfter !== undefined) reply.header('Retry-After', String(failure.retryAfter));
-    const fields = failure?.body.error.fields;
+  function mfaPage(request: FastifyRequest, reply: FastifyReply, uid: string, client: OidcClientRecord, mfaToken: string, failed?: GatehouseError): FastifyReply {
+    const { status, error, fields } = formFailure(request, reply, failed);
     return sendPage(
       reply,
-      failure?.status ?? 200,
+      status,
       client,
       renderOidcMfaPage({
         csrfToken: ensureCsrfCookie(request, reply, config),
@@ -271,7 +275,7 @@ export const oidcRoutes: RoutePlugin<OidcRoutesOptions> = async (app, { config, 
         mfaToken,
         clientName: client.clientName,
         restart: pagePath(uid),
-        error: fields && failure?.body.error.code === 'validation_failed' ? undefined : failure?.body.error.message,
+        error,
         fields,
       }),
     );

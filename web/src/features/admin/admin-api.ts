@@ -1,6 +1,7 @@
 import { ApiError, api, call, recentBody } from '../../lib/api';
 import type { Schemas } from '../../lib/api';
 import type { Page } from '../../lib/types';
+import { AUDIT_EVENTS } from '../../../../src/audit/audit-events';
 import type { paths } from '../../../../src/client';
 
 /** The event names the server's audit filter accepts, from the typed client. */
@@ -157,44 +158,5 @@ export function oidcAvailable(): Promise<boolean> {
   return oidcProbe;
 }
 
-/** The audit log's event names (src/audit/audit.repo.ts AUDIT_EVENTS), for the filter. */
-export const AUDIT_EVENT_NAMES = [
-  'signup',
-  'login_succeeded',
-  'login_failed',
-  'login_throttled',
-  'logout',
-  'token_refresh_reuse',
-  'token_revoked',
-  'session_revoked',
-  'reauthenticated',
-  'reauthentication_failed',
-  'account_deleted',
-  'role_changed',
-  'user_disabled',
-  'user_enabled',
-  'password_changed',
-  'email_verification_sent',
-  'email_verified',
-  'email_change_requested',
-  'email_changed',
-  'email_removed',
-  'password_reset_requested',
-  'password_reset',
-  'mfa_enrolled',
-  'mfa_removed',
-  'mfa_failed',
-  'mfa_reset',
-  'recovery_code_used',
-  'recovery_codes_regenerated',
-  'passkey_added',
-  'passkey_used',
-  'passkey_renamed',
-  'passkey_removed',
-  'passkey_counter_regressed',
-  'user_created',
-  'oidc_client_created',
-  'oidc_client_deleted',
-  'oidc_consent_given',
-  'oidc_grant_revoked',
-] as const satisfies readonly AuditEventName[];
+/** The audit log's event names, for the filter: the server's own list. */
+export const AUDIT_EVENT_NAMES = AUDIT_EVENTS;

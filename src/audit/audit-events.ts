@@ -1,0 +1,46 @@
+/**
+ * Every event name the server writes (the admin audit filter accepts only these). A module of its
+ * own, with no imports, so the web app's audit filter uses the same list.
+ */
+export const AUDIT_EVENTS = [
+  'signup',
+  'login_succeeded',
+  'login_failed',
+  'login_throttled',
+  'logout',
+  'token_refresh_reuse',
+  'token_revoked',
+  'session_revoked',
+  'reauthenticated',
+  'reauthentication_failed',
+  'account_deleted',
+  'role_changed',
+  'user_disabled',
+  'user_enabled',
+  'password_changed',
+  'email_verification_sent',
+  'email_verified',
+  'email_change_requested',
+  'email_changed',
+  'email_removed',
+  'password_reset_requested',
+  'password_reset',
+  'mfa_enrolled',
+  'mfa_removed',
+  'mfa_failed',
+  'mfa_reset',
+  'recovery_code_used',
+  'recovery_codes_regenerated',
+  'passkey_added',
+  'passkey_used',
+  'passkey_renamed',
+  'passkey_removed',
+  'passkey_counter_regressed',
+  'user_created',
+  'oidc_client_created',
+  'oidc_client_deleted',
+  'oidc_consent_given',
+  'oidc_grant_revoked',
+] as const;
+
+export type AuditEventName = (typeof AUDIT_EVENTS)[number];
