@@ -28,12 +28,17 @@ export class OidcGrantService {
    * request); audited when that adds anything, with what was added.
    */
   async remember(userId: number, clientId: string, scopes: readonly string[], meta: RequestMeta): Promise<void> {
-    const stored = (await repo.findConsent(this.deps.db, userId, clientId)) ?? null;
-    const added = [...new Set(scopes)].filter((scope) => !(stored ?? []).includes(scope));
-    if (stored !== null && added.length === 0) return;
     const now = isoNow(this.deps.clock);
-    await repo.saveConsent(this.deps.db, userId, clientId, [...(stored ?? []), ...added], now);
-    await recordAudit(this.deps.db, { event: 'oidc_consent_given', userId, detail: { client_id: clientId, scopes: added.join(' ') }, ...meta }, now);
+    // Read, merge and write under the consent row's lock: two consents given at once (two tabs
+    // asking for different scopes) both count, and each is audited with what it added.
+    await this.deps.db.transaction().execute(async (trx) => {
+      const created = await repo.lockConsent(trx, userId, clientId, now);
+      const stored = (await repo.findConsent(trx, userId, clientId)) ?? [];
+      const added = [...new Set(scopes)].filter((scope) => !stored.includes(scope));
+      if (!created && added.length === 0) return;
+      await repo.saveConsent(trx, userId, clientId, [...stored, ...added], now);
+      await recordAudit(trx, { event: 'oidc_consent_given', userId, detail: { client_id: clientId, scopes: added.join(' ') }, ...meta }, now);
+    });
   }
 
   /** Remove an app: 404 when the user never let it in and it holds nothing of theirs. */

@@ -90,6 +90,29 @@ export async function findConsent(db: Db, userId: number, clientId: string): Pro
   return row ? row.scopes.split(' ').filter(Boolean) : null;
 }
 
+/**
+ * Inside a transaction: make sure the user's consent row for an app exists (empty when new) and
+ * hold its lock until the transaction ends, so concurrent changes to it run one after the other.
+ * True when the row was created here (the user had not let the app in before).
+ */
+export async function lockConsent(trx: Db, userId: number, clientId: string, now: string): Promise<boolean> {
+  const created = await trx
+    .insertInto('oidc_consents')
+    .values({ user_id: userId, client_id: clientId, scopes: '', created_at: now, updated_at: now })
+    .onConflict((oc) => oc.columns(['user_id', 'client_id']).doNothing())
+    .returning('user_id')
+    .executeTakeFirst();
+  if (created) return true;
+  // A no-op update: on PostgreSQL it takes the row lock (SQLite runs one write transaction at a time).
+  await trx
+    .updateTable('oidc_consents')
+    .set((eb) => ({ scopes: eb.ref('scopes') }))
+    .where('user_id', '=', userId)
+    .where('client_id', '=', clientId)
+    .execute();
+  return false;
+}
+
 /** Store the scopes a user let an app see (replacing what was stored); created_at stays the first consent's. */
 export async function saveConsent(db: Db, userId: number, clientId: string, scopes: readonly string[], now: string): Promise<void> {
   const value = [...new Set(scopes)].join(' ');

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import * as accounts from '../../src/accounts/accounts.repo.js';
 import * as links from '../../src/accounts/email-links.repo.js';
 import * as oidcClients from '../../src/oidc/oidc-clients.repo.js';
+import { OidcGrantService } from '../../src/oidc/grants.service.js';
 import { bindProviderSession, deleteExpiredPayloads, OidcStorageAdapter } from '../../src/oidc/oidc-payloads.repo.js';
 import { listAudit, recordAudit } from '../../src/audit/audit.repo.js';
 import * as sessions from '../../src/sessions/sessions.repo.js';
@@ -344,6 +345,20 @@ export function storageConformance(dialect: 'sqlite' | 'postgres', adminUrl: str
         assert.equal(client?.first_party, false);
         assert.equal(await adapter('Client').find('nobody'), undefined);
         await assert.rejects(adapter('Client').upsert('x', {}), /admin API/);
+      });
+
+      it('remembers every scope of consents given at once, each audited with what it added', async () => {
+        const owner = await user();
+        const grants = new OidcGrantService({ db: storage.db, clock: () => clock });
+        const meta = { ip: '203.0.113.9', userAgent: 'test' };
+        // The first consent creates the row; the rest add a scope each, all at the same moment.
+        const extra = ['email', 'profile', 'offline_access', 'a', 'b', 'c', 'd', 'e'];
+        await Promise.all([grants.remember(owner.id, clientId, ['openid'], meta), ...extra.map((scope) => grants.remember(owner.id, clientId, ['openid', scope], meta))]);
+        assert.deepEqual((await grants.allowedScopes(owner.id, clientId)).sort(), ['openid', ...extra].sort(), 'no consent overwrote another');
+        const rows = (await listAudit(storage.db, { limit: 50, page: 1, userId: owner.id, event: 'oidc_consent_given' })).items;
+        const added = rows.map((row) => String((row.detail as { scopes: string }).scopes)).sort();
+        assert.equal(rows.length, extra.length + 1, 'one row per consent that added something');
+        assert.deepEqual(added.flatMap((s) => s.split(' ')).sort(), ['openid', ...extra].sort(), 'each scope audited once');
       });
 
       it('ends rows with their user, their client, and (provider sessions) their Gatehouse session; consents too', async () => {
