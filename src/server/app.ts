@@ -3,9 +3,6 @@ import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Ajv from 'ajv';
-import type { AnySchema } from 'ajv';
-import addFormats from 'ajv-formats';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { accountRoutes } from '../accounts/account.routes.js';
@@ -40,6 +37,7 @@ import { hostCheckPlugin } from './plugins/host-check.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
 import { lazyChildLogger } from './request-logger.js';
+import { buildSerializer, compileValidator } from './schema-compilers.js';
 import { AdminUserSchema, ErrorSchema, ErrorStatusSchemas, MfaRequiredSchema, UserSchema } from './schemas.js';
 import { OPTIONAL_BODY } from './recent-auth.js';
 
@@ -57,16 +55,6 @@ export interface AppOptions {
   loggers?: Loggers;
   /** The web app's build (`vite build` output); web/dist by default. */
   webDistDir?: string;
-}
-
-/** Query strings and path params are coerced from text; JSON bodies are not (a number is not a username). */
-function validatorCompiler() {
-  const options = { allErrors: true, useDefaults: true, strict: false, removeAdditional: false } as const;
-  const bodyAjv = new Ajv.default({ ...options, coerceTypes: false });
-  const textAjv = new Ajv.default({ ...options, coerceTypes: 'array' });
-  addFormats.default(bodyAjv);
-  addFormats.default(textAjv);
-  return ({ schema, httpPart }: { schema: AnySchema; httpPart?: string }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema);
 }
 
 /** A hop count as proxy-addr counts it: the first `hops` hops from this server are proxies (Fastify's types lack the number form). */
@@ -99,12 +87,11 @@ function optionalBodies<T extends object>(document: T): T {
 }
 
 export async function buildApp(config: Readonly<Config>, services: Services, options: AppOptions = {}): Promise<GatehouseApp> {
-  const compileValidator = validatorCompiler();
   const loggers = options.loggers ?? createLoggers(config);
   const app = Fastify({
     // A factory, not setValidatorCompiler(): Fastify rebuilds the validator of any plugin that calls
     // addSchema from the factory, which would otherwise be its default (coercing) Ajv there.
-    schemaController: { compilersFactory: { buildValidator: () => compileValidator } },
+    schemaController: { compilersFactory: { buildValidator: () => compileValidator, buildSerializer } },
     loggerInstance: loggers.log as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
