@@ -1,6 +1,6 @@
 import type {} from '@fastify/cookie';
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../accounts/principal.js';
 import { principalOf } from '../../accounts/principal.js';
 import { CsrfError, ForbiddenError, InvalidTokenError, OriginRefusedError, UnauthenticatedError } from '../../errors.js';
@@ -121,6 +121,59 @@ export class Authenticator {
   }
 }
 
+type Hook = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void;
+
+function asArray<T>(value: T | readonly T[] | undefined): T[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? [...(value as readonly T[])] : [value as T];
+}
+
+/**
+ * The Origin rule, authentication and the CSRF header for one route. Its config is read at the
+ * first request, once every onRoute hook has had its say (a scope may mark its routes public).
+ */
+function authenticationHook(authenticator: Authenticator, routeConfig: () => FastifyContextConfig): Hook {
+  let config: FastifyContextConfig | undefined;
+  return (request, _reply, done) => {
+    config ??= routeConfig();
+    const access = config.access ?? 'user';
+    const unsafe = isUnsafe(request);
+    if (unsafe && (config.originRule || request.cookies[authenticator.cookieName] !== undefined) && !authenticator.originAllowed(request)) {
+      return done(new OriginRefusedError());
+    }
+    if (access === 'public') {
+      if (!(unsafe && config.csrf === 'if-session')) return done();
+      // Nothing to protect without a live session; with one, the route acts on it, so CSRF applies.
+      authenticator
+        .sessionFromCookie(request)
+        .then((session) => {
+          if (!session) return;
+          request.auth = { via: 'session', principal: principalOf(session.user), session };
+          authenticator.checkCsrf(request, session);
+        })
+        .then(() => done(), done);
+      return;
+    }
+    authenticator
+      .authenticate(request)
+      .then((auth) => {
+        request.auth = auth;
+        if (unsafe && auth.via === 'session') authenticator.checkCsrf(request, auth.session);
+        return access === 'admin' && auth.principal.role !== 'admin' ? new ForbiddenError() : undefined;
+      })
+      .then(done, done);
+  };
+}
+
+/** The CSRF token of a cookie-authenticated form post, checked once the form is parsed. */
+function csrfFromBodyHook(authenticator: Authenticator): Hook {
+  return (request, _reply, done) => {
+    if (!request.csrfFromBody || request.auth?.via !== 'session') return done();
+    const sent = (request.body as Record<string, unknown> | null | undefined)?.csrf_token;
+    done(authenticator.csrfValid(request, request.auth.session, sent) ? undefined : new CsrfError());
+  };
+}
+
 /**
  * One authentication layer for every route, run before the body is read so the contract's order
  * holds: Origin (403) → authentication (401) → CSRF (403) → body (400/413/415) → validation (422).
@@ -132,47 +185,20 @@ export const authPlugin = fp(
     app.decorateRequest('csrfToken', undefined);
     app.decorateRequest('csrfFromBody', false);
 
-    // Callback-style, not async: public routes (such as /check_session) then cost no promise.
-    app.addHook('onRequest', (request: FastifyRequest, _reply, done) => {
-      // Unknown routes are 404 before any other check.
-      if (request.is404) return done();
-      // Fastify builds this object anew on every access: read it once.
-      const { config } = request.routeOptions;
+    // Each route gets the hooks its config asks for, built once when it is added: a route that needs
+    // none (a safe public one, such as /check_session) runs none, and no request reads
+    // `request.routeOptions`, which Fastify builds anew on every access. Callback-style, not
+    // async: an async hook costs a promise on every request.
+    app.addHook('onRoute', (route) => {
+      const declared: FastifyContextConfig = route.config ?? {};
       // The OpenID Connect provider's endpoints: its clients authenticate themselves (or are public).
-      if (config.oauth) return done();
-      const unsafe = isUnsafe(request);
-      if (unsafe && (config.originRule || request.cookies[authenticator.cookieName] !== undefined) && !authenticator.originAllowed(request)) {
-        return done(new OriginRefusedError());
-      }
-      const access = config.access ?? 'user';
-      if (access === 'public') {
-        if (!(unsafe && config.csrf === 'if-session')) return done();
-        // Nothing to protect without a live session; with one, the route acts on it, so CSRF applies.
-        authenticator
-          .sessionFromCookie(request)
-          .then((session) => {
-            if (!session) return;
-            request.auth = { via: 'session', principal: principalOf(session.user), session };
-            authenticator.checkCsrf(request, session);
-          })
-          .then(() => done(), done);
-        return;
-      }
-      authenticator
-        .authenticate(request)
-        .then((auth) => {
-          request.auth = auth;
-          if (unsafe && auth.via === 'session') authenticator.checkCsrf(request, auth.session);
-          return access === 'admin' && auth.principal.role !== 'admin' ? new ForbiddenError() : undefined;
-        })
-        .then(done, done);
-    });
-
-    // Callback-style too: it runs on every request, and most have no form to check.
-    app.addHook('preValidation', (request: FastifyRequest, _reply, done) => {
-      if (!request.csrfFromBody || request.auth?.via !== 'session') return done();
-      const sent = (request.body as Record<string, unknown> | null | undefined)?.csrf_token;
-      done(authenticator.csrfValid(request, request.auth.session, sent) ? undefined : new CsrfError());
+      if (declared.oauth) return;
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      const unsafe = methods.some((method) => UNSAFE_METHODS.has(method));
+      // First among the route's own hooks (a rate limit's among them): Origin and authentication
+      // answer before anything counts the request. New arrays: a GET's options are copied for its HEAD route.
+      if (declared.access !== 'public' || unsafe) route.onRequest = [authenticationHook(authenticator, () => route.config ?? {}), ...asArray(route.onRequest)];
+      if (unsafe) route.preValidation = [csrfFromBodyHook(authenticator), ...asArray(route.preValidation)];
     });
   },
   { name: 'gatehouse-auth', dependencies: ['@fastify/cookie'] },
