@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: build once (process tests start the built server), then every stage:
-//   1. unit, HTTP, storage, browser, process and scale-out suites, two files at a time;
+//   1. browser, process, scale-out, unit, storage and HTTP suites, two files at a time;
 //   2. test/serial/ (timing, overload, crash), one file at a time, alone;
 //   3. test/http again on PostgreSQL (a fresh database per server), but for the suites marked
 //      `// @database-independent` (the HTTP layer alone).
@@ -182,7 +182,9 @@ function runnable(list, label = '') {
   });
 }
 
-const parallel = runnable(['unit', 'http', 'storage', 'e2e', 'process', 'scaleout'].flatMap((d) => files(join('test', d))));
+// The long suites (browsers, started processes) first, so the short ones fill both lanes at the end
+// instead of one long suite running alone.
+const parallel = runnable(['e2e', 'process', 'scaleout', 'unit', 'storage', 'http'].flatMap((d) => files(join('test', d))));
 const serial = runnable(files(join('test', 'serial')));
 const httpOnPostgres = down.postgres ? [] : runnable(files(join('test', 'http')).filter((file) => !databaseIndependent(file)), ' (on PostgreSQL)');
 if (down.postgres) skipped.push(...files(join('test', 'http')).map((file) => `${file} (on PostgreSQL) (needs postgres)`));

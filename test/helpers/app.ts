@@ -49,7 +49,7 @@ export interface TestServer {
  */
 export async function startTestServer(env: Record<string, string> = {}, options: { clock?: () => number } = {}): Promise<TestServer> {
   // TEST_DATABASE_URL=postgres://… runs the suite on PostgreSQL: each server gets a database of its own.
-  const database = env.DATABASE_URL ? { url: env.DATABASE_URL, drop: async () => {} } : await createTestDatabase(process.env.TEST_DATABASE_URL, TEST_OUTPUT);
+  const database = env.DATABASE_URL ? { url: env.DATABASE_URL, drop: async () => {} } : await createTestDatabase(process.env.TEST_DATABASE_URL, TEST_OUTPUT, { migrated: true });
   const config = loadConfig({
     NODE_ENV: 'test',
     BCRYPT_COST: '4',

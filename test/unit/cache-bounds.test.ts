@@ -13,10 +13,11 @@
  *   key ring is not asked for its key), until 10 000 other tokens have been verified.
  *
  * The limits are the services' constants (not exported): a smaller limit passes, a larger one or
- * none fails. Runs alone (test/serial) on SQLite: the fills validate and verify over 200 000
+ * none fails. On SQLite whatever TEST_DATABASE_URL says: the fills validate and verify over 200 000
  * credentials, CPU-bound (about a minute on a busy two-core machine, mostly the 100 000 token
- * signature checks). Fill tokens are the service's own token with another
- * `sid` or `jti`, signed with the key ring's signing key, so they follow whatever format it issues.
+ * signature checks); nothing in it measures time, so it runs beside the other suites. Fill tokens
+ * are the service's own token with another `sid` or `jti`, signed with the key ring's signing key,
+ * so they follow whatever format it issues.
  *
  * Checked: with each cache's eviction removed (the `size > MAX` branch in #load, #loginState and
  * #verifySignature) the matching test fails: the deleted session still validates, the revoked
