@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
-import { VisuallyHidden } from '../../components/Status';
-import { ApiError, errorMessage } from '../../lib/api';
-import { PasswordStep } from '../account/PasswordStep';
+import { VisuallyHidden } from './Status';
+import { ApiError, errorMessage } from '../lib/api';
+import { PasswordStep } from './PasswordStep';
 
 type Step = 'start' | 'confirm' | 'password';
 
@@ -28,10 +28,10 @@ export interface ConfirmActionProps {
 }
 
 /**
- * A destructive admin action behind an inline confirmation (the pattern of the account page's
- * SignInRow): the start button, then the question with "Yes, …" (focused) and Cancel. Where the
- * admin's sign-in is not recent the server asks for the password (403 reauthentication_required);
- * then the password step (as DeleteAccountSection) and the same request again with it.
+ * A destructive action behind an inline confirmation (the admin console's actions, and removing
+ * an app on the account page): the start button, then the question with "Yes, …" (focused) and
+ * Cancel. Where the sign-in is not recent and the server asks for the password (403
+ * reauthentication_required), the password step, then the same request again with it.
  * After success the page announces the outcome and moves focus itself.
  */
 export function ConfirmAction({ id, label, hiddenLabel, question, confirmLabel, pendingLabel, purpose, danger = false, onConfirm }: ConfirmActionProps) {

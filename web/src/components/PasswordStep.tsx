@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react';
 import type { FormEvent } from 'react';
-import { ErrorSummary } from '../../components/ErrorSummary';
-import { Field } from '../../components/Field';
+import { ErrorSummary } from './ErrorSummary';
+import { Field } from './Field';
 
 export interface PasswordStepProps {
   /** Unique on the page: the base of the input's and the error summary's ids. */

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
-import { ErrorMessage, Loading, VisuallyHidden } from '../../components/Status';
-import { ApiError, errorMessage } from '../../lib/api';
+import { ConfirmAction } from '../../components/ConfirmAction';
+import { ErrorMessage, Loading } from '../../components/Status';
+import { ApiError } from '../../lib/api';
 import { useResource } from '../../lib/use-resource';
 import type { AuthorisedApp } from './apps-api';
 import { listAuthorisedApps, removeAuthorisedApp } from './apps-api';
@@ -25,41 +26,7 @@ interface AppRowProps {
 
 /** One app: its name, what it may see, since when; "Remove" after an inline "are you sure?". */
 function AppRow({ app, onRemove }: AppRowProps) {
-  const [confirming, setConfirming] = useState(false);
-  const [pending, setPending] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const removeButton = useRef<HTMLButtonElement>(null);
-  const confirmButton = useRef<HTMLButtonElement>(null);
-  const returnFocus = useRef(false);
   const rowId = `app-${app.client_id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
-
-  useEffect(() => {
-    if (confirming) confirmButton.current?.focus();
-    else if (returnFocus.current) {
-      returnFocus.current = false;
-      removeButton.current?.focus();
-    }
-  }, [confirming]);
-
-  function cancel() {
-    returnFocus.current = true;
-    setError(null);
-    setConfirming(false);
-  }
-
-  async function confirm() {
-    if (pending) return;
-    setPending(true);
-    setError(null);
-    try {
-      await onRemove();
-    } catch (caught) {
-      setPending(false);
-      if (caught instanceof ApiError && caught.status === 401) return;
-      setError(errorMessage(caught));
-    }
-  }
-
   return (
     <div className="signin">
       <h3 id={`${rowId}-title`} className="signin__title">
@@ -73,32 +40,16 @@ function AppRow({ app, onRemove }: AppRowProps) {
           <time dateTime={app.created_at}>{formatTime(app.created_at)}</time>
         </dd>
       </dl>
-      {confirming ? (
-        <div className="confirm" role="group" aria-labelledby={`${rowId}-question`}>
-          <p id={`${rowId}-question`} className="row__question">
-            Remove {app.client_name}? It is signed out at once and must ask you again before it can use your account.
-          </p>
-          <div className="row__actions">
-            <button ref={confirmButton} type="button" className="button button--danger" onClick={confirm} aria-disabled={pending || undefined}>
-              {pending ? 'Removing…' : 'Yes, remove'}
-            </button>
-            <button type="button" className="button button--secondary" onClick={() => !pending && cancel()} aria-disabled={pending || undefined}>
-              Cancel
-            </button>
-          </div>
-          {error ? (
-            <p className="field-error" role="alert">
-              Could not remove the app: {error}
-            </p>
-          ) : null}
-        </div>
-      ) : (
-        <div className="row__actions">
-          <button ref={removeButton} type="button" className="button button--secondary button--small" onClick={() => setConfirming(true)}>
-            Remove<VisuallyHidden> {app.client_name}</VisuallyHidden>
-          </button>
-        </div>
-      )}
+      <ConfirmAction
+        id={rowId}
+        label="Remove"
+        hiddenLabel={app.client_name}
+        question={`Remove ${app.client_name}? It is signed out at once and must ask you again before it can use your account.`}
+        confirmLabel="Yes, remove"
+        pendingLabel="Removing…"
+        purpose="remove the app"
+        onConfirm={onRemove}
+      />
     </div>
   );
 }

@@ -5,7 +5,7 @@ import { Field } from '../../components/Field';
 import { ApiError, errorMessage } from '../../lib/api';
 import type { User } from '../../lib/types';
 import { changeEmail, removeEmail } from './api';
-import { PasswordStep } from './PasswordStep';
+import { PasswordStep } from '../../components/PasswordStep';
 import { ResendVerification } from './ResendVerification';
 
 type Action = { kind: 'change'; email: string } | { kind: 'remove' };

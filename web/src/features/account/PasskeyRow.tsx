@@ -4,7 +4,7 @@ import { VisuallyHidden } from '../../components/Status';
 import { ApiError, errorMessage } from '../../lib/api';
 import { formatTime } from './describe';
 import type { Passkey } from './passkeys-api';
-import { PasswordStep } from './PasswordStep';
+import { PasswordStep } from '../../components/PasswordStep';
 
 export interface PasskeyRowProps {
   passkey: Passkey;

@@ -7,7 +7,7 @@ import { useResource } from '../../lib/use-resource';
 import type { Passkey } from './passkeys-api';
 import { addPasskey, CeremonyError, listPasskeys, PASSKEY_NAME_MAX, removePasskey, renamePasskey } from './passkeys-api';
 import { PasskeyRow } from './PasskeyRow';
-import { PasswordStep } from './PasswordStep';
+import { PasswordStep } from '../../components/PasswordStep';
 
 function summaryText(count: number): string {
   if (count === 0) return 'You have no passkeys yet.';

@@ -6,7 +6,7 @@ import { ErrorMessage, Loading } from '../../components/Status';
 import { ApiError, errorMessage } from '../../lib/api';
 import { useResource } from '../../lib/use-resource';
 import { confirmTotp, disableTotp, getMfaStatus, newRecoveryCodes, startTotp } from './mfa-api';
-import { PasswordStep } from './PasswordStep';
+import { PasswordStep } from '../../components/PasswordStep';
 import { QrCode } from './QrCode';
 import './TwoStepSection.css';
 

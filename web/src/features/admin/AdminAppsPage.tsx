@@ -11,7 +11,7 @@ import { Pagination } from '../bucketlists/Pagination';
 import { AdminNav } from './AdminNav';
 import { createOidcClient, deleteOidcClient, listOidcClients } from './admin-api';
 import type { NewOidcClient, OidcClient } from './admin-api';
-import { ConfirmAction } from './ConfirmAction';
+import { ConfirmAction } from '../../components/ConfirmAction';
 import { formatTime, hrefWithQuery, pageNumber } from './describe';
 
 export const APPS_PAGE_SIZE = 20;

@@ -9,7 +9,7 @@ import { useUser } from '../auth/session';
 import { AdminNav } from './AdminNav';
 import { changeUser, clearUserFactors, deleteUser, endUserSessions, getUser, listAudit, listUserSessions } from './admin-api';
 import type { AdminUser, UserDetail } from './admin-api';
-import { ConfirmAction } from './ConfirmAction';
+import { ConfirmAction } from '../../components/ConfirmAction';
 import { AuditTable } from './AuditTable';
 import { deviceName, formatTime, hrefWithQuery, plural } from './describe';
 
