@@ -2,7 +2,8 @@
  * The admin console (/admin) in a real browser over the real server: an admin sees the dashboard,
  * finds a user, disables them (that user's open session stops at once), enables them again,
  * changes a role, deletes a user (confirmation, then the password once the sign-in is no longer
- * recent), registers an OpenID Connect app and reads its secret once, and filters the audit log.
+ * recent), registers an OpenID Connect app and reads its secret once, and filters the audit log;
+ * creates a user with a first password, ends their sessions and clears a lost device's factors.
  * A non-admin sees no console and gets 403 from its API. axe on the dashboard, the users list and
  * a user's page, at 1024 and 360 px.
  *
@@ -13,6 +14,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { fakeClock, GOOD_PASSWORD, startTestServer } from '../helpers/app.js';
+import { enableTotp, STEP_MS } from '../helpers/mfa.js';
 import type { FakeClock, TestServer } from '../helpers/app.js';
 import { browserSkipReason, describeViolations, launchBrowser, newContext, screenshot, seriousViolations, watch } from './browser.js';
 
@@ -199,6 +201,77 @@ describe('the admin console', { skip: browserSkipReason() }, () => {
     assert.deepEqual(unexpected(problems), []);
     await here.close();
     await theirs.close();
+  });
+
+  it('creates a user with a first password, ends their sessions and clears a lost device', async () => {
+    const admin = await seed('dora', 'admin');
+    const here = await signedIn(admin.username);
+    const page = await here.newPage();
+    const { problems } = watch(page);
+    await page.goto('/admin/users');
+    const form = page.getByRole('region', { name: 'Create a user' });
+    await form.waitFor();
+
+    // Mistakes are named in the error summary, which takes focus; a taken name is the server's answer.
+    await form.getByRole('button', { name: 'Create user' }).click();
+    await form.getByText('Enter a username.').first().waitFor();
+    await form.getByText('Enter a first password.').first().waitFor();
+    await form.getByLabel('Username').fill(admin.username);
+    await form.getByLabel('First password').fill(GOOD_PASSWORD);
+    const [taken] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/api/admin/users')),
+      form.getByRole('button', { name: 'Create user' }).click(),
+    ]);
+    assert.equal(taken.status(), 409);
+    await form.getByRole('link', { name: /taken/i }).waitFor();
+
+    await form.getByLabel('Username').fill('gwen');
+    await form.getByLabel('Email address (optional)').fill('gwen@example.com');
+    const [created] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/api/admin/users')),
+      form.getByRole('button', { name: 'Create user' }).click(),
+    ]);
+    assert.equal(created.status(), 201);
+    const gwen = (await created.json()) as { id: number };
+    await page.waitForURL(`${server.url}/admin/users/${gwen.id}`);
+    await page.getByRole('status').getByText('Created the user “gwen”. Tell them their first password and ask them to change it.').waitFor();
+    const detail = (await (await here.request.get(`/api/admin/users/${gwen.id}`)).json()) as { user: { email: string; email_verified: boolean; role: string } };
+    assert.deepEqual([detail.user.email, detail.user.email_verified, detail.user.role], ['gwen@example.com', true, 'user'], 'the address an admin gives is stored verified');
+
+    // Gwen logs in with the first password and turns on two-step verification.
+    const theirs = server.client();
+    assert.equal((await theirs.post('/login', { username: 'gwen', password: GOOD_PASSWORD })).status, 200, 'the first password works');
+    await enableTotp(theirs, clock());
+    clock.advance(STEP_MS);
+
+    // End all sessions: Gwen's stops, the account stays.
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'gwen' }).waitFor();
+    await page.getByText('1 live sign-in.').waitFor();
+    await page.getByRole('button', { name: 'End all sessions' }).click();
+    await page.getByRole('button', { name: 'Yes, end all sessions' }).click();
+    await page.getByRole('status').getByText('Ended 1 session of “gwen”.').waitFor();
+    await page.getByText('Not signed in anywhere.').waitFor();
+    assert.equal((await theirs.get('/api/me')).status, 401, 'her session ended');
+    const secondStep = await server.client().post<{ mfa_required?: boolean }>('/login', { username: 'gwen', password: GOOD_PASSWORD });
+    assert.equal(secondStep.body.mfa_required, true, 'she can still log in, with her code');
+
+    // A lost device: the factors go, and the password alone signs her in.
+    await page.getByRole('button', { name: 'Clear two-step verification and passkeys' }).click();
+    await page.getByRole('button', { name: 'Yes, clear them' }).click();
+    await page.getByRole('status').getByText('Cleared the second factors and passkeys of “gwen”.').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Clear two-step verification and passkeys' }).count(), 0, 'nothing left to clear');
+    const passwordOnly = await server.client().post<{ mfa_required?: boolean; username?: string }>('/login', { username: 'gwen', password: GOOD_PASSWORD });
+    assert.equal(passwordOnly.status, 200);
+    assert.equal(passwordOnly.body.mfa_required, undefined, 'no second step any more');
+    await page.getByRole('region', { name: 'Recent activity' }).getByText('mfa_reset').waitFor();
+
+    assert.deepEqual(
+      unexpected(problems).filter((p) => !/status of 409\b/.test(p)),
+      [],
+      'nothing but the 409 of the taken name',
+    );
+    await here.close();
   });
 
   it('shows a non-admin no console, and its API refuses them', async () => {
