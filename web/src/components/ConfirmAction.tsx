@@ -1,9 +1,7 @@
-import { useEffect, useRef, useState } from 'react';
-import { VisuallyHidden } from './Status';
-import { ApiError, errorMessage } from '../lib/api';
+import { useEffect, useRef } from 'react';
+import { useReauthAction } from '../lib/use-reauth-action';
 import { PasswordStep } from './PasswordStep';
-
-type Step = 'start' | 'confirm' | 'password';
+import { VisuallyHidden } from './Status';
 
 export interface ConfirmActionProps {
   /** Unique on the page: the base of the question's and the password step's ids. */
@@ -35,12 +33,8 @@ export interface ConfirmActionProps {
  * After success the page announces the outcome and moves focus itself.
  */
 export function ConfirmAction({ id, label, hiddenLabel, question, confirmLabel, pendingLabel, purpose, danger = false, onConfirm }: ConfirmActionProps) {
-  const [step, setStep] = useState<Step>('start');
-  const [pending, setPending] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [password, setPassword] = useState('');
-  const [passwordError, setPasswordError] = useState<string | null>(null);
-  const [failures, setFailures] = useState(0);
+  const action = useReauthAction(onConfirm);
+  const { step, pending, error } = action;
   const startButton = useRef<HTMLButtonElement>(null);
   const confirmButton = useRef<HTMLButtonElement>(null);
   const returnFocus = useRef(false);
@@ -53,54 +47,18 @@ export function ConfirmAction({ id, label, hiddenLabel, question, confirmLabel, 
     }
   }, [step]);
 
-  function reset() {
-    setError(null);
-    setPassword('');
-    setPasswordError(null);
-  }
-
   function cancel() {
     if (pending) return;
-    reset();
     returnFocus.current = true;
-    setStep('start');
+    action.reset();
   }
 
   async function attempt(currentPassword?: string) {
-    if (pending) return;
-    setPending(true);
-    setError(null);
-    try {
-      await onConfirm(currentPassword);
-      setPending(false);
-      reset();
-      setStep('start');
-    } catch (caught) {
-      setPending(false);
-      if (caught instanceof ApiError && caught.status === 401) return;
-      if (caught instanceof ApiError && caught.code === 'reauthentication_required') {
-        setStep('password');
-        return;
-      }
-      if (currentPassword !== undefined) {
-        const fieldError = caught instanceof ApiError ? caught.fields?.current_password : undefined;
-        setPasswordError(fieldError ?? null);
-        setError(fieldError ? null : errorMessage(caught));
-        setFailures((n) => n + 1);
-        return;
-      }
-      setError(errorMessage(caught));
-    }
+    if (await action.attempt(currentPassword)) action.reset();
   }
 
-  function submitPassword() {
-    if (!password) {
-      setPasswordError('Enter your password.');
-      setError(null);
-      setFailures((n) => n + 1);
-      return;
-    }
-    void attempt(password);
+  async function submitPassword() {
+    if (await action.submitPassword()) action.reset();
   }
 
   if (step === 'password') {
@@ -110,12 +68,12 @@ export function ConfirmAction({ id, label, hiddenLabel, question, confirmLabel, 
         question={`Confirm it is you: enter your password to ${purpose}.`}
         submitLabel={pending ? pendingLabel : confirmLabel}
         pending={pending}
-        password={password}
-        onPasswordChange={setPassword}
-        passwordError={passwordError}
+        password={action.password}
+        onPasswordChange={action.setPassword}
+        passwordError={action.passwordError}
         error={error}
-        failures={failures}
-        onSubmit={submitPassword}
+        failures={action.failures}
+        onSubmit={() => void submitPassword()}
         onCancel={cancel}
       />
     );
@@ -145,7 +103,7 @@ export function ConfirmAction({ id, label, hiddenLabel, question, confirmLabel, 
   }
 
   return (
-    <button ref={startButton} type="button" className={danger ? 'button button--danger' : 'button button--secondary'} onClick={() => setStep('confirm')}>
+    <button ref={startButton} type="button" className={danger ? 'button button--danger' : 'button button--secondary'} onClick={() => action.setStep('confirm')}>
       {label}
       {hiddenLabel ? <VisuallyHidden> {hiddenLabel}</VisuallyHidden> : null}
     </button>

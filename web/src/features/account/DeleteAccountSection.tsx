@@ -1,11 +1,10 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef } from 'react';
 import type { FormEvent } from 'react';
 import { ErrorSummary } from '../../components/ErrorSummary';
 import { Field } from '../../components/Field';
-import { ApiError, errorMessage } from '../../lib/api';
+import { useReauthAction } from '../../lib/use-reauth-action';
+import type { ReauthStep } from '../../lib/use-reauth-action';
 import { deleteAccount } from './api';
-
-type Step = 'start' | 'confirm' | 'password';
 
 export interface DeleteAccountSectionProps {
   username: string;
@@ -24,16 +23,16 @@ function leave(): void {
  * and sends the same request with it as `current_password`.
  */
 export function DeleteAccountSection({ username, onErrors }: DeleteAccountSectionProps) {
-  const [step, setStep] = useState<Step>('start');
-  const [pending, setPending] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [password, setPassword] = useState('');
-  const [passwordError, setPasswordError] = useState<string | null>(null);
-  const [failures, setFailures] = useState(0);
+  // On success the browser leaves, so the request stays pending until the next page.
+  const action = useReauthAction(async (currentPassword) => {
+    await deleteAccount(currentPassword);
+    leave();
+  }, onErrors);
+  const { step, pending, error, password, passwordError, failures } = action;
   const startButton = useRef<HTMLButtonElement>(null);
   const confirmButton = useRef<HTMLButtonElement>(null);
   const passwordInput = useRef<HTMLInputElement>(null);
-  const previousStep = useRef<Step>(step);
+  const previousStep = useRef<ReauthStep>(step);
 
   useEffect(() => {
     if (step === 'confirm') confirmButton.current?.focus();
@@ -42,54 +41,9 @@ export function DeleteAccountSection({ username, onErrors }: DeleteAccountSectio
     previousStep.current = step;
   }, [step]);
 
-  function cancel() {
-    setError(null);
-    setPassword('');
-    setPasswordError(null);
-    onErrors(false);
-    setStep('start');
-  }
-
-  /** One attempt; `currentPassword` only on the password step. */
-  async function attempt(currentPassword?: string) {
-    if (pending) return;
-    setPending(true);
-    setError(null);
-    try {
-      await deleteAccount(currentPassword);
-      leave();
-      return;
-    } catch (caught) {
-      setPending(false);
-      if (caught instanceof ApiError && caught.status === 401) return;
-      if (caught instanceof ApiError && caught.code === 'reauthentication_required') {
-        setStep('password');
-        return;
-      }
-      if (currentPassword !== undefined) {
-        const fieldError = caught instanceof ApiError ? caught.fields?.current_password : undefined;
-        setPasswordError(fieldError ?? null);
-        setError(fieldError ? null : errorMessage(caught));
-        setFailures((n) => n + 1);
-        onErrors(true);
-        return;
-      }
-      // 409 last_admin and the like: the server's own words.
-      setError(errorMessage(caught));
-    }
-  }
-
   function submitPassword(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    if (pending) return;
-    if (!password) {
-      setPasswordError('Enter your password.');
-      setError(null);
-      setFailures((n) => n + 1);
-      onErrors(true);
-      return;
-    }
-    void attempt(password);
+    void action.submitPassword();
   }
 
   return (
@@ -102,7 +56,7 @@ export function DeleteAccountSection({ username, onErrors }: DeleteAccountSectio
 
       {step === 'start' ? (
         <p>
-          <button ref={startButton} type="button" className="button button--danger" onClick={() => setStep('confirm')}>
+          <button ref={startButton} type="button" className="button button--danger" onClick={() => action.setStep('confirm')}>
             Delete my account
           </button>
         </p>
@@ -114,10 +68,10 @@ export function DeleteAccountSection({ username, onErrors }: DeleteAccountSectio
             Delete the account “{username}” and everything in it? This cannot be undone.
           </p>
           <div className="row__actions">
-            <button ref={confirmButton} type="button" className="button button--danger" onClick={() => void attempt()} aria-disabled={pending || undefined}>
+            <button ref={confirmButton} type="button" className="button button--danger" onClick={() => void action.attempt()} aria-disabled={pending || undefined}>
               {pending ? 'Deleting…' : 'Yes, delete my account'}
             </button>
-            <button type="button" className="button button--secondary" onClick={() => !pending && cancel()} aria-disabled={pending || undefined}>
+            <button type="button" className="button button--secondary" onClick={action.cancel} aria-disabled={pending || undefined}>
               Cancel
             </button>
           </div>
@@ -137,7 +91,7 @@ export function DeleteAccountSection({ username, onErrors }: DeleteAccountSectio
               type="password"
               autoComplete="current-password"
               value={password}
-              onChange={setPassword}
+              onChange={action.setPassword}
               error={passwordError ?? undefined}
               inputRef={passwordInput}
             />
@@ -145,7 +99,7 @@ export function DeleteAccountSection({ username, onErrors }: DeleteAccountSectio
               <button type="submit" className="button button--danger" aria-disabled={pending || undefined}>
                 {pending ? 'Deleting…' : 'Delete my account for good'}
               </button>
-              <button type="button" className="button button--secondary" onClick={() => !pending && cancel()} aria-disabled={pending || undefined}>
+              <button type="button" className="button button--secondary" onClick={action.cancel} aria-disabled={pending || undefined}>
                 Cancel
               </button>
             </div>

@@ -1,10 +1,10 @@
 import { useEffect, useRef, useState } from 'react';
 import { NameForm } from '../../components/NameForm';
 import { VisuallyHidden } from '../../components/Status';
-import { ApiError, errorMessage } from '../../lib/api';
+import { useReauthAction } from '../../lib/use-reauth-action';
+import { PasswordStep } from '../../components/PasswordStep';
 import { formatTime } from './describe';
 import type { Passkey } from './passkeys-api';
-import { PasswordStep } from '../../components/PasswordStep';
 
 export interface PasskeyRowProps {
   passkey: Passkey;
@@ -13,19 +13,16 @@ export interface PasskeyRowProps {
   onRemove: (currentPassword?: string) => Promise<void>;
 }
 
-type Mode = 'view' | 'rename' | 'confirm' | 'password';
-
 /**
  * One passkey: its name, when it was added and last used; Rename (inline) and Remove (an inline
  * "are you sure?", then the password when the sign-in is no longer recent).
  */
 export function PasskeyRow({ passkey, onRename, onRemove }: PasskeyRowProps) {
-  const [mode, setMode] = useState<Mode>('view');
-  const [pending, setPending] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [password, setPassword] = useState('');
-  const [passwordError, setPasswordError] = useState<string | null>(null);
-  const [failures, setFailures] = useState(0);
+  const [renaming, setRenaming] = useState(false);
+  // On success the list drops the row, so a removal never comes back from pending.
+  const removal = useReauthAction(onRemove);
+  const { pending, error } = removal;
+  const mode = renaming ? 'rename' : removal.step === 'start' ? 'view' : removal.step;
   const renameButton = useRef<HTMLButtonElement>(null);
   const removeButton = useRef<HTMLButtonElement>(null);
   const confirmButton = useRef<HTMLButtonElement>(null);
@@ -41,47 +38,15 @@ export function PasskeyRow({ passkey, onRename, onRemove }: PasskeyRowProps) {
   }, [mode]);
 
   function back(to: 'rename' | 'remove') {
+    if (to === 'remove' && pending) return;
     returnFocus.current = to;
-    setError(null);
-    setPassword('');
-    setPasswordError(null);
-    setMode('view');
+    setRenaming(false);
+    removal.reset();
   }
 
   async function rename(name: string) {
     await onRename(name);
     back('rename');
-  }
-
-  /** One attempt; `currentPassword` only on the password step. On success the list drops the row. */
-  async function remove(currentPassword?: string) {
-    if (pending) return;
-    setPending(true);
-    setError(null);
-    try {
-      await onRemove(currentPassword);
-    } catch (caught) {
-      setPending(false);
-      if (caught instanceof ApiError && caught.status === 401) return;
-      if (caught instanceof ApiError && caught.code === 'reauthentication_required') {
-        setMode('password');
-        return;
-      }
-      const fieldError = caught instanceof ApiError ? caught.fields?.current_password : undefined;
-      setPasswordError(fieldError ?? null);
-      setError(fieldError ? null : errorMessage(caught));
-      setFailures((n) => n + 1);
-    }
-  }
-
-  function submitPassword() {
-    if (!password) {
-      setPasswordError('Enter your password.');
-      setError(null);
-      setFailures((n) => n + 1);
-      return;
-    }
-    void remove(password);
   }
 
   if (mode === 'rename') {
@@ -100,12 +65,12 @@ export function PasskeyRow({ passkey, onRename, onRemove }: PasskeyRowProps) {
           question={`Confirm it is you: enter your password to remove the passkey “${passkey.name}”.`}
           submitLabel={pending ? 'Removing…' : 'Remove passkey'}
           pending={pending}
-          password={password}
-          onPasswordChange={setPassword}
-          passwordError={passwordError}
+          password={removal.password}
+          onPasswordChange={removal.setPassword}
+          passwordError={removal.passwordError}
           error={error}
-          failures={failures}
-          onSubmit={submitPassword}
+          failures={removal.failures}
+          onSubmit={() => void removal.submitPassword()}
           onCancel={() => back('remove')}
         />
       </div>
@@ -119,10 +84,10 @@ export function PasskeyRow({ passkey, onRename, onRemove }: PasskeyRowProps) {
           Remove the passkey “{passkey.name}”? You will no longer be able to sign in with it.
         </p>
         <div className="row__actions">
-          <button ref={confirmButton} type="button" className="button button--danger" onClick={() => void remove()} aria-disabled={pending || undefined}>
+          <button ref={confirmButton} type="button" className="button button--danger" onClick={() => void removal.attempt()} aria-disabled={pending || undefined}>
             {pending ? 'Removing…' : 'Yes, remove'}
           </button>
-          <button type="button" className="button button--secondary" onClick={() => !pending && back('remove')} aria-disabled={pending || undefined}>
+          <button type="button" className="button button--secondary" onClick={() => back('remove')} aria-disabled={pending || undefined}>
             Cancel
           </button>
         </div>
@@ -144,10 +109,10 @@ export function PasskeyRow({ passkey, onRename, onRemove }: PasskeyRowProps) {
         </p>
       </div>
       <div className="row__actions">
-        <button ref={renameButton} type="button" className="button button--secondary button--small" onClick={() => setMode('rename')}>
+        <button ref={renameButton} type="button" className="button button--secondary button--small" onClick={() => setRenaming(true)}>
           Rename<VisuallyHidden> {passkey.name}</VisuallyHidden>
         </button>
-        <button ref={removeButton} type="button" className="button button--secondary button--small" onClick={() => setMode('confirm')}>
+        <button ref={removeButton} type="button" className="button button--secondary button--small" onClick={() => removal.setStep('confirm')}>
           Remove<VisuallyHidden> {passkey.name}</VisuallyHidden>
         </button>
       </div>
