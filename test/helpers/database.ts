@@ -120,6 +120,8 @@ function migratedTemplate(adminUrl: string): Promise<string> {
       }
     });
     templates.set(adminUrl, template);
+    // A failure is this caller's, not every later one's: the next server tries again.
+    template.catch(() => templates.delete(adminUrl));
   }
   return template;
 }
