@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { GOOD_PASSWORD, startTestServer } from '../helpers/app.js';
 import type { TestServer } from '../helpers/app.js';
-import { apiInContext, browserSkipReason, describeViolations, launchBrowser, newContext, screenshot, seriousViolations, signUpInContext } from './browser.js';
+import { apiInContext, browserSkipReason, describeViolations, launchBrowser, newContext, screenshot, seriousViolations, signedInContext, signUpInContext } from './browser.js';
 
 /**
  * Every page, checked with axe-core (no serious or critical violation) at desktop width, and on a
@@ -39,12 +39,9 @@ describe('accessibility and layout of every page', { skip: browserSkipReason() }
     let context = shared.get(key);
     if (!context) {
       context = (async () => {
-        const made = await newContext(browser, server, { bypassCSP: true, viewport });
+        const options = { bypassCSP: true, viewport };
+        const made = await (signedIn ? signedInContext(browser, server, USERNAME, GOOD_PASSWORD, options) : newContext(browser, server, options));
         contexts.push(made);
-        if (signedIn) {
-          const res = await made.request.post('/login', { data: { username: USERNAME, password: GOOD_PASSWORD } });
-          assert.equal(res.status(), 200);
-        }
         return made;
       })();
       shared.set(key, context);

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { fakeClock, GOOD_PASSWORD, startTestServer, uniqueName } from '../helpers/app.js';
 import type { FakeClock, TestServer } from '../helpers/app.js';
-import { browserSkipReason, describeViolations, launchBrowser, newContext, screenshot, seriousViolations, signUpInContext, watch } from './browser.js';
+import { browserSkipReason, describeViolations, launchBrowser, newContext, screenshot, seriousViolations, signedInContext, signUpInContext, watch } from './browser.js';
 
 const NEW_PASSWORD = 'a brand new passphrase 42';
 /** Past REAUTH_MAX_AGE (600 s by default): the sign-in is no longer recent. */
@@ -51,11 +51,8 @@ describe('the account page', { skip: browserSkipReason() }, () => {
   });
 
   /** Log in through the JSON route in another context: a second browser session. */
-  async function secondBrowser(username: string, password = GOOD_PASSWORD): Promise<BrowserContext> {
-    const context = await newContext(browser, server);
-    const res = await context.request.post('/login', { data: { username, password } });
-    assert.equal(res.status(), 200, await res.text());
-    return context;
+  function secondBrowser(username: string, password = GOOD_PASSWORD): Promise<BrowserContext> {
+    return signedInContext(browser, server, username, password);
   }
 
   async function loginStatus(username: string, password: string): Promise<number> {

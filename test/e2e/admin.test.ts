@@ -12,11 +12,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { fakeClock, GOOD_PASSWORD, startTestServer } from '../helpers/app.js';
 import { enableTotp, STEP_MS } from '../helpers/mfa.js';
 import type { FakeClock, TestServer } from '../helpers/app.js';
-import { browserSkipReason, describeViolations, launchBrowser, newContext, screenshot, seriousViolations, watch } from './browser.js';
+import { browserSkipReason, describeViolations, launchBrowser, screenshot, seriousViolations, signedInContext, watch } from './browser.js';
 
 /** Past REAUTH_MAX_AGE (600 s by default): the admin's sign-in is no longer recent. */
 const PAST_REAUTH = 601_000;
@@ -52,11 +52,8 @@ describe('the admin console', { skip: browserSkipReason() }, () => {
   }
 
   /** A browser context signed in as `username` (through the JSON login route). */
-  async function signedIn(username: string, options: Parameters<typeof newContext>[2] = {}): Promise<BrowserContext> {
-    const context = await newContext(browser, server, options);
-    const res = await context.request.post('/login', { data: { username, password: GOOD_PASSWORD } });
-    assert.equal(res.status(), 200, await res.text());
-    return context;
+  function signedIn(username: string, options: BrowserContextOptions = {}): Promise<BrowserContext> {
+    return signedInContext(browser, server, username, GOOD_PASSWORD, options);
   }
 
   it('lets an admin find, disable, enable, promote and delete users, register an app and filter the audit log', async () => {
@@ -301,8 +298,7 @@ describe('the admin console', { skip: browserSkipReason() }, () => {
     try {
       const username = 'olga';
       await plain.services.accounts.signUp({ username, email: null, password: GOOD_PASSWORD }, META, 'admin', { byOperator: true });
-      const context = await newContext(browser, plain);
-      assert.equal((await context.request.post('/login', { data: { username, password: GOOD_PASSWORD } })).status(), 200);
+      const context = await signedInContext(browser, plain, username, GOOD_PASSWORD);
       const page = await context.newPage();
       const [probe] = await Promise.all([page.waitForResponse((r) => r.url().includes('/api/admin/oidc/clients')), page.goto('/admin')]);
       assert.equal(probe.status(), 404);

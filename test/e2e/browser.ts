@@ -54,6 +54,14 @@ export function watch(page: Page): { problems: string[] } {
   return { problems };
 }
 
+/** A new context signed in as `username` through the JSON login route (a browser session of its own). */
+export async function signedInContext(browser: Browser, server: TestServer, username: string, password: string, options: BrowserContextOptions = {}): Promise<BrowserContext> {
+  const context = await newContext(browser, server, options);
+  const res = await context.request.post('/login', { data: { username, password } });
+  if (res.status() !== 200) throw new Error(`login failed: ${res.status()} ${await res.text()}`);
+  return context;
+}
+
 /** Sign up through the API inside a browser context, so its pages share the session cookies. */
 export async function signUpInContext(context: BrowserContext, username: string, password: string): Promise<void> {
   const res = await context.request.post('/signup', { data: { username, password } });
